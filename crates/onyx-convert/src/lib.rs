@@ -1,0 +1,12 @@
+//! Onyx's model builder: it turns models users already have into ONNX graphs made for each target.
+//!
+//! This crate is pure Rust and never links ONNX Runtime, so it can run anywhere (including build
+//! scripts and tests) and its output can be checked by any ONNX consumer. What flows in: model
+//! files and graph descriptions. What flows out: serialized ONNX `ModelProto` bytes.
+//!
+//! - [`onnx`] is a small, dependency-free writer for the subset of the ONNX protobuf schema that
+//!   Onyx emits (models, graphs, nodes, attributes, tensors, value infos).
+//! - [`probe`] builds the tiny model `onyx doctor` uses to prove a provider really runs a graph.
+
+pub mod onnx;
+pub mod probe;

@@ -1,0 +1,142 @@
+//! The devices ORT discovered, as plain data the UI and the CLI can show.
+
+use std::collections::BTreeMap;
+
+use ort::AsPointer;
+use serde::Serialize;
+
+use crate::loader::c_str_lossy;
+
+/// The kind of hardware a device is. Provider choice (`npu`, `gpu`, `cpu`) goes by this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// A neural processing unit (Hexagon, Intel NPU, ...).
+    Npu,
+    /// A graphics processor.
+    Gpu,
+    /// The CPU.
+    Cpu,
+}
+
+impl DeviceKind {
+    /// Upper-case label for tables and badges.
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceKind::Npu => "NPU",
+            DeviceKind::Gpu => "GPU",
+            DeviceKind::Cpu => "CPU",
+        }
+    }
+}
+
+/// One (EP, hardware device) pair ORT can build sessions for.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    /// Position in ORT's device list; stable for the life of the process.
+    pub index: usize,
+    /// The EP that drives this device, e.g. `OpenVINOExecutionProvider`.
+    pub ep_name: String,
+    /// Who ships the EP.
+    pub ep_vendor: String,
+    /// Who makes the hardware.
+    pub hardware_vendor: String,
+    /// PCI-style vendor id (0 where ORT has none).
+    pub vendor_id: u32,
+    /// Device id from ORT.
+    pub device_id: u32,
+    /// CPU, GPU or NPU.
+    pub kind: DeviceKind,
+    /// What the EP says about the device (e.g. OpenVINO's `ov_device`).
+    pub ep_metadata: BTreeMap<String, String>,
+    /// What the OS says about the hardware (e.g. a description or driver version).
+    pub hardware_metadata: BTreeMap<String, String>,
+}
+
+impl DeviceInfo {
+    /// A short human name: the hardware description where ORT has one, else vendor and kind,
+    /// plus the EP's own device name when it has several (OpenVINO's `CPU` vs `AUTO`).
+    pub fn display_name(&self) -> String {
+        let base = self
+            .hardware_metadata
+            .get("Description")
+            .filter(|d| !d.is_empty())
+            .cloned()
+            .unwrap_or_else(|| {
+                let vendor = if self.hardware_vendor.is_empty() {
+                    "unknown"
+                } else {
+                    &self.hardware_vendor
+                };
+                format!("{vendor} {}", self.kind.label())
+            });
+        match self.ep_metadata.get("ov_device") {
+            Some(ov) if !ov.is_empty() => format!("{base} ({ov})"),
+            _ => base,
+        }
+    }
+}
+
+pub(crate) fn list(env: &ort::environment::Environment) -> Vec<DeviceInfo> {
+    env.devices()
+        .enumerate()
+        .map(|(index, device)| {
+            let hardware = device.hardware_device();
+            let kind = match hardware.ty() {
+                ort::memory::DeviceType::NPU => DeviceKind::Npu,
+                ort::memory::DeviceType::GPU => DeviceKind::Gpu,
+                ort::memory::DeviceType::CPU => DeviceKind::Cpu,
+                // ORT's hardware-device API only reports CPU, GPU and NPU; `ort` shares this enum
+                // with memory devices, which also have FPGAs. Treat one as an accelerator.
+                _ => DeviceKind::Npu,
+            };
+            let api = ort::api();
+            // SAFETY: both pointers come from live ORT device objects owned by `env`, which
+            // outlives this call; the returned key/value pairs are owned by the device.
+            let (vendor_id, hardware_metadata, ep_metadata) = unsafe {
+                (
+                    (api.HardwareDevice_VendorId)(hardware.ptr()),
+                    key_value_pairs((api.HardwareDevice_Metadata)(hardware.ptr())),
+                    key_value_pairs((api.EpDevice_EpMetadata)(device.ptr())),
+                )
+            };
+            DeviceInfo {
+                index,
+                ep_name: device.ep().map(str::to_owned).unwrap_or_default(),
+                ep_vendor: device.ep_vendor().map(str::to_owned).unwrap_or_default(),
+                hardware_vendor: hardware.vendor().map(str::to_owned).unwrap_or_default(),
+                vendor_id,
+                device_id: hardware.id(),
+                kind,
+                ep_metadata,
+                hardware_metadata,
+            }
+        })
+        .collect()
+}
+
+/// Copies an `OrtKeyValuePairs` into a map.
+///
+/// # Safety
+/// `pairs` must be null or a valid `OrtKeyValuePairs` that stays alive during the call.
+unsafe fn key_value_pairs(pairs: *const ort::sys::OrtKeyValuePairs) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    if pairs.is_null() {
+        return map;
+    }
+    let mut keys = std::ptr::null();
+    let mut values = std::ptr::null();
+    let mut count = 0usize;
+    // SAFETY: guaranteed by the caller; ORT fills two arrays of `count` C strings it owns.
+    unsafe {
+        (ort::api().GetKeyValuePairs)(pairs, &mut keys, &mut values, &mut count);
+        if keys.is_null() || values.is_null() {
+            return map;
+        }
+        for i in 0..count {
+            map.insert(c_str_lossy(*keys.add(i)), c_str_lossy(*values.add(i)));
+        }
+    }
+    map
+}

@@ -1,0 +1,417 @@
+//! Building sessions on explicit devices, with fallback, strict mode, EP options and a compiled
+//! context cache.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceInfo;
+use crate::error::ProviderError;
+use crate::loader::Runtime;
+use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
+use crate::provider::{self, ActiveProvider, Attempt, CPU_EP, EpShare, ProviderChoice};
+
+/// Makes a session fail instead of silently running unsupported nodes on the CPU EP.
+const DISABLE_CPU_FALLBACK_KEY: &str = "session.disable_cpu_ep_fallback";
+/// EPContext keys: compile once, then load the compiled context on later runs.
+const CONTEXT_ENABLE_KEY: &str = "ep.context_enable";
+const CONTEXT_FILE_KEY: &str = "ep.context_file_path";
+const CONTEXT_EMBED_KEY: &str = "ep.context_embed_mode";
+
+/// The model to load.
+#[derive(Clone, Copy, Debug)]
+pub enum ModelSource<'a> {
+    /// An `.onnx` file (external data next to it is found by ORT).
+    File(&'a Path),
+    /// Model bytes already in memory.
+    Bytes(&'a [u8]),
+}
+
+impl ModelSource<'_> {
+    fn describe(&self) -> String {
+        match self {
+            ModelSource::File(path) => path.display().to_string(),
+            ModelSource::Bytes(_) => "<in-memory model>".into(),
+        }
+    }
+}
+
+/// QNN EP options worth exposing to users. Only applied to sessions on `QNNExecutionProvider`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct QnnOptions {
+    /// `burst`, `sustained_high_performance`, `balanced`, `power_saver`, ... (QNN's names).
+    pub htp_performance_mode: Option<String>,
+    /// Snapdragon SoC model number, where known (lets QNN pick the right HTP settings).
+    pub soc_model: Option<String>,
+    /// HTP architecture, e.g. `73` or `75`, where known.
+    pub htp_arch: Option<String>,
+}
+
+impl QnnOptions {
+    fn entries(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut push = |key: &str, value: &Option<String>| {
+            if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+                // `with_devices` routes options to an EP by this prefix.
+                out.push((format!("QNNExecutionProvider.{key}"), v.clone()));
+            }
+        };
+        push("htp_performance_mode", &self.htp_performance_mode);
+        push("soc_model", &self.soc_model);
+        push("htp_arch", &self.htp_arch);
+        out
+    }
+}
+
+/// Everything needed to build a session.
+#[derive(Clone, Debug)]
+pub struct SessionRequest<'a> {
+    /// The model.
+    pub model: ModelSource<'a>,
+    /// Where to run it.
+    pub provider: ProviderChoice,
+    /// Run entirely on the chosen EP or fail; no fallback to other devices or to the CPU EP.
+    pub strict: bool,
+    /// QNN options.
+    pub qnn: QnnOptions,
+    /// Folder for compiled EP contexts (QNN context binaries, OpenVINO blobs). When set, the first
+    /// load on a compiling EP writes the context there and later loads skip compilation.
+    pub compile_cache: Option<&'a Path>,
+    /// Intra-op threads; `None` lets ORT choose.
+    pub intra_threads: Option<usize>,
+    /// Further EP options as `("<EP name>.<key>", value)`; each reaches only the EP it names.
+    pub ep_options: Vec<(String, String)>,
+}
+
+impl<'a> SessionRequest<'a> {
+    /// A request with default options.
+    pub fn new(model: ModelSource<'a>, provider: ProviderChoice) -> Self {
+        Self {
+            model,
+            provider,
+            strict: false,
+            qnn: QnnOptions::default(),
+            compile_cache: None,
+            intra_threads: None,
+            ep_options: Vec::new(),
+        }
+    }
+}
+
+/// A built session and where it runs.
+#[derive(Debug)]
+pub struct ProvidedSession {
+    /// The ORT session. `run` takes `&mut self`: give it one owner (a worker thread).
+    pub session: ort::session::Session,
+    /// The measured provider.
+    pub provider: ActiveProvider,
+    /// The full node placement, for reports that want more than counts.
+    pub placement: Placement,
+}
+
+/// What a compiled context cache entry records besides the compiled model: an EPContext model
+/// reports only its context node, so the share measured when compiling is kept here.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CacheRecord {
+    nodes_on_ep: usize,
+    nodes_total: usize,
+    placement: Vec<EpShare>,
+}
+
+impl Runtime {
+    /// Builds a session for `request`, trying devices in the order its provider choice gives.
+    /// Every device that fails is recorded in the result's `tried` list, with ORT's reason.
+    pub fn build_session(
+        &self,
+        request: &SessionRequest<'_>,
+    ) -> Result<ProvidedSession, ProviderError> {
+        if let ModelSource::File(path) = request.model {
+            // Checked up front so a missing file is one clear error, not one per device.
+            std::fs::metadata(path).map_err(|e| ProviderError::ModelUnreadable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        }
+        let (order, mut tried) = provider::plan(&request.provider, self.devices(), request.strict)?;
+        for index in order {
+            let device = &self.devices()[index];
+            match self.try_device(request, device) {
+                Ok((session, placement, cached)) => {
+                    let (nodes_on_ep, nodes_total, shares) = match &cached {
+                        Some(record) => (
+                            record.nodes_on_ep,
+                            record.nodes_total,
+                            record.placement.clone(),
+                        ),
+                        None => measured_shares(&placement, &device.ep_name),
+                    };
+                    // A session that places nothing on the chosen accelerator is really a CPU
+                    // session; calling it "NPU" would be the lie this report exists to prevent.
+                    if nodes_on_ep == 0 && device.ep_name != CPU_EP {
+                        tried.push(Attempt {
+                            ep: device.ep_name.clone(),
+                            device: device.display_name(),
+                            reason: format!("the EP accepted none of the {nodes_total} nodes"),
+                        });
+                        continue;
+                    }
+                    let provider = ActiveProvider {
+                        ep: device.ep_name.clone(),
+                        device_kind: device.kind,
+                        device_name: device.display_name(),
+                        nodes_on_ep,
+                        nodes_total,
+                        placement: shares,
+                        tried,
+                        from_compiled_cache: cached.is_some(),
+                    };
+                    return Ok(ProvidedSession {
+                        session,
+                        provider,
+                        placement,
+                    });
+                }
+                Err(reason) => tried.push(Attempt {
+                    ep: device.ep_name.clone(),
+                    device: device.display_name(),
+                    reason,
+                }),
+            }
+        }
+        Err(ProviderError::AllFailed {
+            requested: request.provider.to_string(),
+            model: request.model.describe(),
+            tried,
+        })
+    }
+
+    /// One attempt on one device. Returns the session, its placement and, when it was loaded
+    /// from a compiled cache, the placement recorded at compile time.
+    fn try_device(
+        &self,
+        request: &SessionRequest<'_>,
+        device: &DeviceInfo,
+    ) -> Result<(ort::session::Session, Placement, Option<CacheRecord>), String> {
+        let mut configs: Vec<(&str, String)> = Vec::new();
+        let cache = request
+            .compile_cache
+            .filter(|_| device.ep_name != CPU_EP)
+            .map(|dir| cache_paths(dir, &request.model, device));
+        let mut cached_record = None;
+        let mut model = request.model;
+        if let Some((context_file, record_file)) = &cache {
+            if let Some(record) = read_cache_record(context_file, record_file) {
+                model = ModelSource::File(context_file);
+                cached_record = Some(record);
+            } else {
+                std::fs::create_dir_all(context_file.parent().unwrap_or(Path::new("."))).map_err(
+                    |e| {
+                        format!(
+                            "cannot create compile cache folder for {}: {e}",
+                            context_file.display()
+                        )
+                    },
+                )?;
+                configs.push((CONTEXT_ENABLE_KEY, "1".into()));
+                configs.push((CONTEXT_FILE_KEY, context_file.display().to_string()));
+                // One self-contained file is simpler to cache and invalidate than a model plus a
+                // side binary.
+                configs.push((CONTEXT_EMBED_KEY, "1".into()));
+            }
+        }
+
+        // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
+        let strict = request.strict && device.ep_name != CPU_EP;
+        let session = match self.commit(request, device, model, &configs, strict) {
+            Ok(session) => session,
+            Err(reason)
+                if strict && reason.contains("fallback to CPU EP has been explicitly disabled") =>
+            {
+                // ORT's message does not say which nodes were the problem. Build once more
+                // without the restriction, only to read which nodes went to the CPU EP.
+                return Err(match self.commit(request, device, model, &configs, false) {
+                    Ok(diagnostic) => match placement::read(&diagnostic) {
+                        Ok(placement) => format!(
+                            "{reason} Unsupported on {}: {}",
+                            device.ep_name,
+                            cpu_nodes(&placement)
+                        ),
+                        Err(_) => reason,
+                    },
+                    Err(_) => reason,
+                });
+            }
+            Err(reason) => return Err(reason),
+        };
+        let placement = placement::read(&session)?;
+
+        if cached_record.is_none() {
+            if let Some((context_file, record_file)) = &cache {
+                // The EP may not support EPContext dumps; then there is simply no cache.
+                if context_file.is_file() {
+                    let (nodes_on_ep, nodes_total, placement_shares) =
+                        measured_shares(&placement, &device.ep_name);
+                    let record = CacheRecord {
+                        nodes_on_ep,
+                        nodes_total,
+                        placement: placement_shares,
+                    };
+                    if let Ok(json) = serde_json::to_vec_pretty(&record) {
+                        // Best effort: without the record the cache is ignored next time.
+                        let _ = std::fs::write(record_file, json);
+                    }
+                }
+            }
+        }
+        Ok((session, placement, cached_record))
+    }
+
+    /// Creates the ORT session on exactly `device`.
+    fn commit(
+        &self,
+        request: &SessionRequest<'_>,
+        device: &DeviceInfo,
+        model: ModelSource<'_>,
+        configs: &[(&str, String)],
+        disable_cpu_fallback: bool,
+    ) -> Result<ort::session::Session, String> {
+        let ort_device = self
+            .env
+            .devices()
+            .nth(device.index)
+            .ok_or_else(|| format!("device #{} disappeared from ORT's list", device.index))?;
+        let mut builder = ort::session::Session::builder(&self.env)
+            .map_err(|e| e.to_string())?
+            .with_config_entry(RECORD_ASSIGNMENT_KEY, "1")
+            .map_err(|e| e.to_string())?;
+        if disable_cpu_fallback {
+            builder = builder
+                .with_config_entry(DISABLE_CPU_FALLBACK_KEY, "1")
+                .map_err(|e| e.to_string())?;
+        }
+        for (key, value) in configs {
+            builder = builder
+                .with_config_entry(key, value)
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(threads) = request.intra_threads {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| e.to_string())?;
+        }
+        // `with_devices` hands each EP only the options prefixed with its name, so QNN options
+        // are harmless on other devices and the list can be passed whole.
+        let mut options = request.qnn.entries();
+        options.extend(request.ep_options.iter().cloned());
+        builder = builder
+            .with_devices(
+                [ort_device],
+                (!options.is_empty()).then_some(options.as_slice()),
+            )
+            .map_err(|e| e.to_string())?;
+        match model {
+            ModelSource::File(path) => builder.commit_from_file(path),
+            ModelSource::Bytes(bytes) => builder.commit_from_memory(bytes),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// `OpType (node name), ...` for the nodes ORT left on the CPU EP.
+fn cpu_nodes(placement: &Placement) -> String {
+    let nodes: Vec<String> = placement
+        .subgraphs
+        .iter()
+        .filter(|s| s.ep == CPU_EP)
+        .flat_map(|s| s.nodes.iter())
+        .map(|n| {
+            if n.domain.is_empty() {
+                format!("{} ({})", n.op_type, n.name)
+            } else {
+                format!("{}.{} ({})", n.domain, n.op_type, n.name)
+            }
+        })
+        .collect();
+    if nodes.is_empty() {
+        "no node reported".into()
+    } else {
+        nodes.join(", ")
+    }
+}
+
+fn measured_shares(placement: &Placement, ep: &str) -> (usize, usize, Vec<EpShare>) {
+    let shares = placement
+        .nodes_per_ep()
+        .into_iter()
+        .map(|(ep, nodes)| EpShare { ep, nodes })
+        .collect();
+    (placement.nodes_on(ep), placement.total_nodes(), shares)
+}
+
+/// Cache file names: keyed by the model's identity (path, size and mtime, or a hash of its
+/// bytes), the EP and the device, so a changed model or another device never reuses a context.
+fn cache_paths(dir: &Path, model: &ModelSource<'_>, device: &DeviceInfo) -> (PathBuf, PathBuf) {
+    let mut hasher = Fnv1a::default();
+    match model {
+        ModelSource::File(path) => {
+            path.hash(&mut hasher);
+            if let Ok(meta) = std::fs::metadata(path) {
+                meta.len().hash(&mut hasher);
+                if let Ok(modified) = meta.modified() {
+                    modified.hash(&mut hasher);
+                }
+            }
+        }
+        ModelSource::Bytes(bytes) => bytes.hash(&mut hasher),
+    }
+    device.ep_name.hash(&mut hasher);
+    device.device_id.hash(&mut hasher);
+    device.ep_metadata.hash(&mut hasher);
+    let stem = match model {
+        ModelSource::File(path) => path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("model")
+            .to_owned(),
+        ModelSource::Bytes(_) => "model".to_owned(),
+    };
+    let base = format!("{stem}.{}.{:016x}", device.ep_name, hasher.finish());
+    (
+        dir.join(format!("{base}_ctx.onnx")),
+        dir.join(format!("{base}.json")),
+    )
+}
+
+fn read_cache_record(context_file: &Path, record_file: &Path) -> Option<CacheRecord> {
+    if !context_file.is_file() {
+        return None;
+    }
+    let bytes = std::fs::read(record_file).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// FNV-1a: a tiny hash that is stable across Rust versions, unlike `DefaultHasher`, so cache
+/// names survive a toolchain update.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}

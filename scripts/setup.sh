@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# One setup for a fresh Debian/Ubuntu machine: system packages, the ONNX Runtime libraries, and
+# the UI's npm packages. Idempotent: a second run only checks and returns in seconds.
+#
+#   scripts/setup.sh              everything
+#   scripts/setup.sh --no-system  skip apt (no root, or packages managed elsewhere)
+#
+# Nothing here runs when the app or the tests run: they never download anything.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+with_system=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-system) with_system=0 ;;
+    *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n== %s\n' "$*"; }
+
+# --- 1. System packages -------------------------------------------------------------------
+# WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the end-to-end tests.
+system_packages=(
+  build-essential pkg-config file curl
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev
+  xvfb xauth webkit2gtk-driver
+)
+if [ "$with_system" = 1 ]; then
+  step "system packages"
+  missing=()
+  for pkg in "${system_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "all ${#system_packages[@]} present"
+  fi
+fi
+
+# --- 2. ONNX Runtime and EP plugin libraries ------------------------------------------------
+# Pinned wheels from PyPI, hash-checked by pip, unpacked into runtime/ (git-ignored).
+step "ONNX Runtime libraries"
+requirements=scripts/runtime-requirements.txt
+stamp=runtime/.installed
+want=$(sha256sum "$requirements" scripts/unpack_runtime.py | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "up to date ($(ls runtime/libonnxruntime.so.* 2>/dev/null | head -n1))"
+else
+  wheels=$(mktemp -d)
+  trap 'rm -rf "$wheels"' EXIT
+  # --only-binary + this interpreter's platform: the wheel whose hash is pinned above.
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$requirements" -d "$wheels"
+  rm -rf runtime.new && mkdir -p runtime.new
+  python3 scripts/unpack_runtime.py "$wheels" runtime.new
+  # ORT's loader and Onyx both look for the unversioned name too.
+  (cd runtime.new && ln -sf "$(ls libonnxruntime.so.1.* | head -n1)" libonnxruntime.so)
+  # Swap in whole, so a failed download never leaves a half-populated runtime/.
+  rm -rf runtime && mv runtime.new runtime
+  echo "$want" > "$stamp"
+  ls -1 runtime runtime/*/ | sed 's/^/  /'
+fi
+
+# --- 3. UI packages ---------------------------------------------------------------------------
+if [ -f ui/package-lock.json ]; then
+  step "UI packages"
+  lock_hash=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
+  if [ -f ui/node_modules/.onyx-lock ] && [ "$(cat ui/node_modules/.onyx-lock)" = "$lock_hash" ]; then
+    echo "up to date"
+  else
+    (cd ui && npm ci --no-audit --no-fund)
+    echo "$lock_hash" > ui/node_modules/.onyx-lock
+  fi
+fi
+
+step "setup done"
