@@ -67,7 +67,15 @@ else
   ls -1 runtime runtime/*/ | sed 's/^/  /'
 fi
 
-# --- 3. UI packages ---------------------------------------------------------------------------
+# --- 3. Rust test runner ------------------------------------------------------------------------
+# nextest gives every test its own process: ONNX Runtime allows one environment per process and
+# can never be unloaded, so a test that loads it differently must not share a process with others.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  step "cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+
+# --- 4. UI packages ---------------------------------------------------------------------------
 if [ -f ui/package-lock.json ]; then
   step "UI packages"
   lock_hash=$(sha256sum ui/package-lock.json | cut -d' ' -f1)

@@ -13,11 +13,7 @@ use onyx_runtime::doctor::{self, DoctorReport, RuntimeStatus};
 use onyx_runtime::{DeviceInfo, PluginState, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
-#[command(
-    name = "onyx",
-    version,
-    about = "Private, local AI: chat and document search on your NPU, GPU or CPU"
-)]
+#[command(name = "onyx", version, about = "Private, local AI: chat and document search on your NPU, GPU or CPU")]
 struct Cli {
     /// ONNX Runtime library file, or a folder holding it (default: ORT_DYLIB_PATH, ONYX_RUNTIME,
     /// next to this program, then the repository's runtime/ folder).
@@ -37,6 +33,10 @@ enum Command {
         /// Provider to check: auto, npu, gpu, cpu, or an EP name.
         #[arg(long, short = 'p', default_value = "auto")]
         provider: String,
+        /// Require the whole probe model on the requested provider: no fallback to other devices
+        /// or to the CPU EP.
+        #[arg(long)]
+        strict: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -51,14 +51,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = RuntimeConfig {
-        library_path: cli.runtime.clone(),
-        plugin_dir: cli.plugin_dir.clone(),
-    };
+    let config = RuntimeConfig { library_path: cli.runtime.clone(), plugin_dir: cli.plugin_dir.clone() };
     let result = match cli.command {
-        Command::Doctor { provider, json } => run_doctor(&config, &provider, json),
+        Command::Doctor { provider, strict, json } => run_doctor(&config, &provider, strict, json),
         Command::Devices { json } => run_devices(&config, json),
     };
+    warn_if_explicit_runtime_skipped(&config);
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -69,49 +67,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// The runtime search goes on past a `--runtime` path that does not work, so that a stale
+/// setting never leaves the user without a runtime; but the user must hear about it.
+fn warn_if_explicit_runtime_skipped(config: &RuntimeConfig) {
+    let (Some(wanted), Some(runtime)) = (&config.library_path, Runtime::get()) else { return };
+    let library = runtime.library();
+    if let Some(skipped) = library.skipped.iter().find(|a| a.path.starts_with(wanted)) {
+        eprintln!(
+            "warning: --runtime {} was not usable ({}); using {}",
+            skipped.path.display(),
+            skipped.reason,
+            library.path.display()
+        );
+    }
+}
+
 fn run_devices(config: &RuntimeConfig, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::init(config)?;
     let devices = runtime.devices();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(devices).context("serializing devices")?
-        );
+        println!("{}", serde_json::to_string_pretty(devices).context("serializing devices")?);
     } else {
         print_devices(devices);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_doctor(config: &RuntimeConfig, provider: &str, json: bool) -> anyhow::Result<ExitCode> {
+fn run_doctor(config: &RuntimeConfig, provider: &str, strict: bool, json: bool) -> anyhow::Result<ExitCode> {
     let probe = onyx_convert::probe::probe_model();
-    let report = doctor::run(config, provider, Some(&probe));
+    let report = doctor::run_with_strictness(config, provider, strict, Some(&probe));
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("serializing the report")?
-        );
+        println!("{}", serde_json::to_string_pretty(&report).context("serializing the report")?);
     } else {
         print_report(&report);
     }
-    // The report is always printed; the exit code says whether a model can run at all.
-    let healthy = matches!(report.runtime, RuntimeStatus::Loaded { .. })
-        && report.provider.as_ref().is_some_and(|p| p.active.is_some());
-    Ok(if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // The report is always printed; the exit code (and one `error:` line on stderr, for
+    // scripts) says whether a model can run at all.
+    let problem = match (&report.runtime, &report.provider) {
+        (RuntimeStatus::Failed { error, .. }, _) => Some(error.clone()),
+        (_, Some(check)) if check.active.is_none() => {
+            Some(check.error.clone().unwrap_or_else(|| "no device could run the probe model".into()))
+        }
+        _ => None,
+    };
+    match problem {
+        Some(problem) => {
+            eprintln!("error: {problem}");
+            Ok(ExitCode::FAILURE)
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn print_report(report: &DoctorReport) {
     println!("ONNX Runtime");
     match &report.runtime {
-        RuntimeStatus::Loaded {
-            path,
-            version,
-            skipped,
-        } => {
+        RuntimeStatus::Loaded { path, version, skipped } => {
             println!("  version  {version}");
             println!("  library  {path}");
             for s in skipped {
@@ -131,9 +142,12 @@ fn print_report(report: &DoctorReport) {
     }
     for plugin in &report.plugins {
         match plugin.status {
-            PluginState::Registered => {
-                println!("  ok      {:<28} {}", plugin.ep_name, plugin.path.display())
-            }
+            PluginState::Registered if plugin.device_count == 0 => println!(
+                "  ok      {:<28} {} (registered, but it offers no device for this machine's hardware)",
+                plugin.ep_name,
+                plugin.path.display()
+            ),
+            PluginState::Registered => println!("  ok      {:<28} {}", plugin.ep_name, plugin.path.display()),
             PluginState::Failed => println!(
                 "  failed  {:<28} {}: {}",
                 plugin.ep_name,
@@ -147,15 +161,9 @@ fn print_report(report: &DoctorReport) {
     print_devices(&report.devices);
 
     if let Some(check) = &report.provider {
-        println!(
-            "\nProvider '{}' (checked by running a probe model)",
-            check.requested
-        );
+        println!("\nProvider '{}' (checked by running a probe model)", check.requested);
         for attempt in &check.tried {
-            println!(
-                "  fell back  {} on {}: {}",
-                attempt.ep, attempt.device, attempt.reason
-            );
+            println!("  fell back  {} on {}: {}", attempt.ep, attempt.device, attempt.reason);
         }
         match (&check.active, &check.error) {
             (Some(active), _) => println!("  running    {}", active.summary()),
@@ -166,10 +174,7 @@ fn print_report(report: &DoctorReport) {
 }
 
 fn print_devices(devices: &[DeviceInfo]) {
-    println!(
-        "  {:<3} {:<4} {:<30} {:<10} {}",
-        "#", "KIND", "EP", "VENDOR", "DEVICE"
-    );
+    println!("  {:<3} {:<4} {:<30} {:<10} {}", "#", "KIND", "EP", "VENDOR", "DEVICE");
     for d in devices {
         println!(
             "  {:<3} {:<4} {:<30} {:<10} {}",

@@ -69,16 +69,8 @@ pub struct ValueInfo {
 
 impl ValueInfo {
     /// A tensor value with the given element type and shape.
-    pub fn tensor(
-        name: impl Into<String>,
-        data_type: DataType,
-        shape: impl IntoIterator<Item = Dim>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            data_type,
-            shape: Some(shape.into_iter().collect()),
-        }
+    pub fn tensor(name: impl Into<String>, data_type: DataType, shape: impl IntoIterator<Item = Dim>) -> Self {
+        Self { name: name.into(), data_type, shape: Some(shape.into_iter().collect()) }
     }
 }
 
@@ -100,31 +92,18 @@ impl Tensor {
     /// does not re-check, so builders check at construction instead.
     pub fn f32(name: impl Into<String>, dims: &[i64], values: &[f32]) -> Self {
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self {
-            name: name.into(),
-            data_type: DataType::Float,
-            dims: dims.to_vec(),
-            raw,
-        }
+        Self { name: name.into(), data_type: DataType::Float, dims: dims.to_vec(), raw }
     }
 
     /// An i64 tensor (shapes, axes, indices).
     pub fn i64(name: impl Into<String>, dims: &[i64], values: &[i64]) -> Self {
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self {
-            name: name.into(),
-            data_type: DataType::Int64,
-            dims: dims.to_vec(),
-            raw,
-        }
+        Self { name: name.into(), data_type: DataType::Int64, dims: dims.to_vec(), raw }
     }
 
     /// Number of elements implied by `dims`.
     pub fn element_count(&self) -> usize {
-        self.dims
-            .iter()
-            .map(|&d| usize::try_from(d).unwrap_or(0))
-            .product()
+        self.dims.iter().map(|&d| usize::try_from(d).unwrap_or(0)).product()
     }
 }
 
@@ -220,11 +199,7 @@ const IR_VERSION: i64 = 8;
 impl Model {
     /// A model importing the standard domain at `opset`.
     pub fn new(graph: Graph, opset: i64) -> Self {
-        Self {
-            graph,
-            opsets: vec![(String::new(), opset)],
-            metadata: Vec::new(),
-        }
+        Self { graph, opsets: vec![(String::new(), opset)], metadata: Vec::new() }
     }
 
     /// Imports another operator domain (e.g. `("ai.onnx.ml", 3)`).

@@ -19,9 +19,7 @@ pub const NODE_COUNT: usize = 3;
 
 /// Weights `[4, 3]`, row-major. Chosen so that every output exercises several products and the
 /// Relu clamps exactly one of them for the reference input.
-const WEIGHTS: [f32; 12] = [
-    0.5, -1.0, 2.0, 1.5, 0.25, -0.5, -2.0, 1.0, 0.75, 1.0, -0.5, 0.125,
-];
+const WEIGHTS: [f32; 12] = [0.5, -1.0, 2.0, 1.5, 0.25, -0.5, -2.0, 1.0, 0.75, 1.0, -0.5, 0.125];
 const BIAS: [f32; 3] = [0.1, -0.2, 0.3];
 
 /// The probe model's ONNX bytes.
@@ -33,20 +31,9 @@ pub fn probe_model() -> Vec<u8> {
             Node::new("Add", "probe_add", &["xw", "b"], &["xw_b"]),
             Node::new("Relu", "probe_relu", &["xw_b"], &[OUTPUT]),
         ],
-        inputs: vec![ValueInfo::tensor(
-            INPUT,
-            DataType::Float,
-            [1.into(), 4.into()],
-        )],
-        outputs: vec![ValueInfo::tensor(
-            OUTPUT,
-            DataType::Float,
-            [1.into(), 3.into()],
-        )],
-        initializers: vec![
-            Tensor::f32("w", &[4, 3], &WEIGHTS),
-            Tensor::f32("b", &[3], &BIAS),
-        ],
+        inputs: vec![ValueInfo::tensor(INPUT, DataType::Float, [1.into(), 4.into()])],
+        outputs: vec![ValueInfo::tensor(OUTPUT, DataType::Float, [1.into(), 3.into()])],
+        initializers: vec![Tensor::f32("w", &[4, 3], &WEIGHTS), Tensor::f32("b", &[3], &BIAS)],
     };
     Model::new(graph, 17).encode()
 }

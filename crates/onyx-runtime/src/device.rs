@@ -58,19 +58,10 @@ impl DeviceInfo {
     /// A short human name: the hardware description where ORT has one, else vendor and kind,
     /// plus the EP's own device name when it has several (OpenVINO's `CPU` vs `AUTO`).
     pub fn display_name(&self) -> String {
-        let base = self
-            .hardware_metadata
-            .get("Description")
-            .filter(|d| !d.is_empty())
-            .cloned()
-            .unwrap_or_else(|| {
-                let vendor = if self.hardware_vendor.is_empty() {
-                    "unknown"
-                } else {
-                    &self.hardware_vendor
-                };
-                format!("{vendor} {}", self.kind.label())
-            });
+        let base = self.hardware_metadata.get("Description").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| {
+            let vendor = if self.hardware_vendor.is_empty() { "unknown" } else { &self.hardware_vendor };
+            format!("{vendor} {}", self.kind.label())
+        });
         match self.ep_metadata.get("ov_device") {
             Some(ov) if !ov.is_empty() => format!("{base} ({ov})"),
             _ => base,

@@ -65,9 +65,15 @@ pub struct DoctorReport {
 
 /// Loads the runtime (if not yet loaded), then resolves `requested_provider` by building a real
 /// session on `probe_model`, so the report shows where a model actually runs, not a guess.
-pub fn run(
+pub fn run(config: &RuntimeConfig, requested_provider: &str, probe_model: Option<&[u8]>) -> DoctorReport {
+    run_with_strictness(config, requested_provider, false, probe_model)
+}
+
+/// [`run`], with strict mode: the probe must run entirely on the requested provider.
+pub fn run_with_strictness(
     config: &RuntimeConfig,
     requested_provider: &str,
+    strict: bool,
     probe_model: Option<&[u8]>,
 ) -> DoctorReport {
     let runtime = match Runtime::init(config) {
@@ -78,10 +84,7 @@ pub fn run(
                 RuntimeError::Environment { .. } => Vec::new(),
             };
             return DoctorReport {
-                runtime: RuntimeStatus::Failed {
-                    error: error.to_string(),
-                    tried,
-                },
+                runtime: RuntimeStatus::Failed { error: error.to_string(), tried },
                 plugins: Vec::new(),
                 devices: Vec::new(),
                 provider: None,
@@ -91,7 +94,8 @@ pub fn run(
     let library = runtime.library();
     let provider = probe_model.map(|model| {
         let choice = ProviderChoice::parse(requested_provider);
-        let request = SessionRequest::new(ModelSource::Bytes(model), choice.clone());
+        let mut request = SessionRequest::new(ModelSource::Bytes(model), choice.clone());
+        request.strict = strict;
         match runtime.build_session(&request) {
             Ok(built) => ProviderCheck {
                 requested: choice.to_string(),
@@ -104,12 +108,7 @@ pub fn run(
                     ProviderError::AllFailed { tried, .. } => tried.clone(),
                     _ => Vec::new(),
                 };
-                ProviderCheck {
-                    requested: choice.to_string(),
-                    active: None,
-                    tried,
-                    error: Some(error.to_string()),
-                }
+                ProviderCheck { requested: choice.to_string(), active: None, tried, error: Some(error.to_string()) }
             }
         }
     });

@@ -27,14 +27,9 @@ pub enum RuntimeError {
 
 fn describe_attempts(tried: &[LibraryAttempt]) -> String {
     if tried.is_empty() {
-        return "no locations (no path given, ORT_DYLIB_PATH unset, no runtime/ folder found)"
-            .into();
+        return "no locations (no path given, ORT_DYLIB_PATH unset, no runtime/ folder found)".into();
     }
-    tried
-        .iter()
-        .map(|a| format!("{} ({})", a.path.display(), a.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
+    tried.iter().map(|a| format!("{} ({})", a.path.display(), a.reason)).collect::<Vec<_>>().join("; ")
 }
 
 /// Choosing a provider or building a session on it failed.
@@ -72,9 +67,5 @@ fn describe_provider_attempts(tried: &[Attempt]) -> String {
     if tried.is_empty() {
         return "no matching device was found".into();
     }
-    tried
-        .iter()
-        .map(|a| format!("{} on {}: {}", a.ep, a.device, a.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
+    tried.iter().map(|a| format!("{} on {}: {}", a.ep, a.device, a.reason)).collect::<Vec<_>>().join("; ")
 }

@@ -77,26 +77,11 @@ pub struct PluginStatus {
 const KNOWN_PLUGINS: &[(&str, &str)] = &[
     ("onnxruntime_providers_qnn.dll", "QNNExecutionProvider"),
     ("libonnxruntime_providers_qnn.so", "QNNExecutionProvider"),
-    (
-        "onnxruntime_providers_openvino_plugin.dll",
-        "OpenVINOExecutionProvider",
-    ),
-    (
-        "libonnxruntime_providers_openvino_plugin.so",
-        "OpenVINOExecutionProvider",
-    ),
-    (
-        "onnxruntime_providers_webgpu.dll",
-        "WebGpuExecutionProvider",
-    ),
-    (
-        "libonnxruntime_providers_webgpu.so",
-        "WebGpuExecutionProvider",
-    ),
-    (
-        "libonnxruntime_providers_webgpu.dylib",
-        "WebGpuExecutionProvider",
-    ),
+    ("onnxruntime_providers_openvino_plugin.dll", "OpenVINOExecutionProvider"),
+    ("libonnxruntime_providers_openvino_plugin.so", "OpenVINOExecutionProvider"),
+    ("onnxruntime_providers_webgpu.dll", "WebGpuExecutionProvider"),
+    ("libonnxruntime_providers_webgpu.so", "WebGpuExecutionProvider"),
+    ("libonnxruntime_providers_webgpu.dylib", "WebGpuExecutionProvider"),
     ("onnxruntime_ggml.dll", "ggml"),
     ("libonnxruntime_ggml.so", "ggml"),
     ("libonnxruntime_ggml.dylib", "ggml"),
@@ -136,9 +121,7 @@ impl Runtime {
         }
         // A poisoned lock only means another thread panicked mid-init; the state it guards
         // (`RUNTIME`) is still consistent, so carry on.
-        let _guard = INIT_LOCK
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(runtime) = RUNTIME.get() {
             return Ok(runtime);
         }
@@ -171,26 +154,14 @@ impl Runtime {
             .with_name("onyx")
             .with_telemetry(false)
             .build()
-            .map_err(|e| RuntimeError::Environment {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| RuntimeError::Environment { path: path.clone(), reason: e.to_string() })?;
         // ORT's default logger writes warnings to stderr, which would garble `--json` output and
         // the terminal chat. Errors still come back to us as statuses.
         env.set_log_level(ort::logging::LogLevel::Error);
 
         let plugins = register_plugins(&env, &plugin_dirs(config, &path));
         let devices = device::list(&env);
-        Ok(Runtime {
-            env,
-            library: LoadedLibrary {
-                path,
-                version,
-                skipped,
-            },
-            plugins,
-            devices,
-        })
+        Ok(Runtime { env, library: LoadedLibrary { path, version, skipped }, plugins, devices })
     }
 
     /// The library in use.
@@ -232,10 +203,7 @@ fn library_candidates(config: &RuntimeConfig) -> Vec<PathBuf> {
             dirs_or_files.push(PathBuf::from(value));
         }
     }
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    {
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)) {
         dirs_or_files.push(exe_dir);
     }
     if let Some(runtime_dir) = repository_runtime_dir() {
@@ -248,10 +216,7 @@ fn library_candidates(config: &RuntimeConfig) -> Vec<PathBuf> {
         // A folder means "the runtime library inside it"; anything else is taken as the file
         // itself, so a missing or misspelled file is reported under its own name.
         let files: Vec<PathBuf> = if entry.is_dir() {
-            library_file_names()
-                .iter()
-                .map(|name| entry.join(name))
-                .collect()
+            library_file_names().iter().map(|name| entry.join(name)).collect()
         } else {
             vec![entry]
         };
@@ -287,10 +252,29 @@ fn try_load(path: &Path) -> Result<String, String> {
     if path.is_dir() {
         return Err("is a folder, not a library file".into());
     }
+    // Open it ourselves first: `ort` reports a failed dlopen as just "dlopen failed", while the
+    // loader's own message says what is wrong ("invalid ELF header", a missing dependency, ...).
+    // SAFETY: loading a library runs its initialisers; this is the library the user pointed us
+    // at as ONNX Runtime, which we are about to load anyway.
+    if let Err(e) = unsafe { libloading::Library::new(path) } {
+        return Err(error_chain(&e));
+    }
     // `init_from` checks that the file exports ORT's API and is at least the version our `ort`
-    // binding was built for; its errors already name the file.
+    // binding was built for.
     ort::init_from(path).map_err(|e| e.to_string())?;
     runtime_version(path)
+}
+
+/// An error and its sources on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// ORT's own version string (`OrtApiBase::GetVersionString`). `ort` exposes only the build-info
@@ -301,10 +285,8 @@ fn runtime_version(path: &Path) -> Result<String, String> {
     // in every ORT release, and the version string is static.
     unsafe {
         let library = libloading::Library::new(path).map_err(|e| e.to_string())?;
-        let get_api_base: libloading::Symbol<
-            '_,
-            unsafe extern "C" fn() -> *const ort::sys::OrtApiBase,
-        > = library.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
+        let get_api_base: libloading::Symbol<'_, unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            library.get(b"OrtGetApiBase").map_err(|e| e.to_string())?;
         let base = get_api_base();
         if base.is_null() {
             return Err("OrtGetApiBase returned null".into());
@@ -323,11 +305,7 @@ fn plugin_dirs(config: &RuntimeConfig, library: &Path) -> Vec<PathBuf> {
     if let Some(lib_dir) = library.parent() {
         dirs.push(lib_dir.to_path_buf());
         if let Ok(entries) = std::fs::read_dir(lib_dir) {
-            let mut subdirs: Vec<PathBuf> = entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
+            let mut subdirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
             subdirs.sort();
             dirs.extend(subdirs);
         }
@@ -367,18 +345,10 @@ fn register_plugins(env: &ort::environment::Environment, dirs: &[PathBuf]) -> Ve
             if !seen_files.insert(canonical) {
                 continue;
             }
-            let already = statuses
-                .iter()
-                .find(|s| s.ep_name == *ep_name && s.status == PluginState::Registered);
+            let already = statuses.iter().find(|s| s.ep_name == *ep_name && s.status == PluginState::Registered);
             let devices_before = env.devices().count();
             let (status, error) = if let Some(first) = already {
-                (
-                    PluginState::Failed,
-                    Some(format!(
-                        "{ep_name} is already registered from {}",
-                        first.path.display()
-                    )),
-                )
+                (PluginState::Failed, Some(format!("{ep_name} is already registered from {}", first.path.display())))
             } else {
                 match env.register_ep_library(*ep_name, &path) {
                     Ok(()) => (PluginState::Registered, None),
@@ -386,13 +356,7 @@ fn register_plugins(env: &ort::environment::Environment, dirs: &[PathBuf]) -> Ve
                 }
             };
             let device_count = env.devices().count().saturating_sub(devices_before);
-            statuses.push(PluginStatus {
-                ep_name: (*ep_name).to_owned(),
-                path,
-                status,
-                error,
-                device_count,
-            });
+            statuses.push(PluginStatus { ep_name: (*ep_name).to_owned(), path, status, error, device_count });
         }
     }
     statuses
@@ -406,7 +370,5 @@ pub(crate) fn c_str_lossy(ptr: *const std::ffi::c_char) -> String {
     }
     // SAFETY: ORT returns NUL-terminated strings that live as long as the object they describe,
     // and we copy them out immediately.
-    unsafe { CStr::from_ptr(ptr) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }

@@ -59,11 +59,7 @@ impl Placement {
 
     /// Nodes assigned to `ep`.
     pub fn nodes_on(&self, ep: &str) -> usize {
-        self.subgraphs
-            .iter()
-            .filter(|s| s.ep == ep)
-            .map(|s| s.nodes.len())
-            .sum()
+        self.subgraphs.iter().filter(|s| s.ep == ep).map(|s| s.nodes.len()).sum()
     }
 
     /// All nodes placed anywhere.
@@ -99,11 +95,7 @@ pub(crate) fn read(session: &ort::session::Session) -> Result<Placement, String>
     // `subgraph_count` subgraph pointers it owns (valid while the session lives), and every
     // string or node pointer read below is owned by those subgraphs. Nothing is retained.
     unsafe {
-        check((api.Session_GetEpGraphAssignmentInfo)(
-            session.ptr(),
-            &mut subgraph_ptrs,
-            &mut subgraph_count,
-        ))?;
+        check((api.Session_GetEpGraphAssignmentInfo)(session.ptr(), &mut subgraph_ptrs, &mut subgraph_count))?;
         let mut subgraphs = Vec::with_capacity(subgraph_count);
         for i in 0..subgraph_count {
             let subgraph = *subgraph_ptrs.add(i);
@@ -111,16 +103,11 @@ pub(crate) fn read(session: &ort::session::Session) -> Result<Placement, String>
             check((api.EpAssignedSubgraph_GetEpName)(subgraph, &mut ep_name))?;
             let mut node_ptrs: *const *const ort::sys::OrtEpAssignedNode = std::ptr::null();
             let mut node_count = 0usize;
-            check((api.EpAssignedSubgraph_GetNodes)(
-                subgraph,
-                &mut node_ptrs,
-                &mut node_count,
-            ))?;
+            check((api.EpAssignedSubgraph_GetNodes)(subgraph, &mut node_ptrs, &mut node_count))?;
             let mut nodes = Vec::with_capacity(node_count);
             for j in 0..node_count {
                 let node = *node_ptrs.add(j);
-                let (mut name, mut domain, mut op_type) =
-                    (std::ptr::null(), std::ptr::null(), std::ptr::null());
+                let (mut name, mut domain, mut op_type) = (std::ptr::null(), std::ptr::null(), std::ptr::null());
                 check((api.EpAssignedNode_GetName)(node, &mut name))?;
                 check((api.EpAssignedNode_GetDomain)(node, &mut domain))?;
                 check((api.EpAssignedNode_GetOperatorType)(node, &mut op_type))?;
@@ -130,10 +117,7 @@ pub(crate) fn read(session: &ort::session::Session) -> Result<Placement, String>
                     op_type: c_str_lossy(op_type),
                 });
             }
-            subgraphs.push(AssignedSubgraph {
-                ep: c_str_lossy(ep_name),
-                nodes,
-            });
+            subgraphs.push(AssignedSubgraph { ep: c_str_lossy(ep_name), nodes });
         }
         Ok(Placement { subgraphs })
     }

@@ -46,14 +46,8 @@ impl ProviderChoice {
             "cpu" => ProviderChoice::Cpu,
             _ => {
                 let text = text.trim();
-                match text
-                    .rsplit_once('#')
-                    .map(|(ep, index)| (ep, index.parse::<usize>()))
-                {
-                    Some((ep, Ok(index))) => ProviderChoice::Device {
-                        ep: ep.to_owned(),
-                        index,
-                    },
+                match text.rsplit_once('#').map(|(ep, index)| (ep, index.parse::<usize>())) {
+                    Some((ep, Ok(index))) => ProviderChoice::Device { ep: ep.to_owned(), index },
                     _ => ProviderChoice::Ep(text.to_owned()),
                 }
             }
@@ -62,10 +56,7 @@ impl ProviderChoice {
 
     /// The choice that names exactly this device.
     pub fn for_device(device: &DeviceInfo) -> Self {
-        ProviderChoice::Device {
-            ep: device.ep_name.clone(),
-            index: device.index,
-        }
+        ProviderChoice::Device { ep: device.ep_name.clone(), index: device.index }
     }
 
     /// Does `ep_name` match the EP this choice names?
@@ -136,11 +127,7 @@ pub struct EpShare {
 impl ActiveProvider {
     /// Fraction of nodes on the chosen EP, in `0.0..=1.0`.
     pub fn share(&self) -> f64 {
-        if self.nodes_total == 0 {
-            0.0
-        } else {
-            self.nodes_on_ep as f64 / self.nodes_total as f64
-        }
+        if self.nodes_total == 0 { 0.0 } else { self.nodes_on_ep as f64 / self.nodes_total as f64 }
     }
 
     /// One line for logs and the CLI, e.g. `OpenVINOExecutionProvider on Intel CPU (CPU): 3/3 nodes`.
@@ -165,19 +152,11 @@ pub(crate) fn plan(
     strict: bool,
 ) -> Result<(Vec<usize>, Vec<Attempt>), ProviderError> {
     let of_kind = |kind: DeviceKind| -> Vec<usize> {
-        devices
-            .iter()
-            .filter(|d| d.kind == kind && d.ep_name != CPU_EP)
-            .map(|d| d.index)
-            .collect()
+        devices.iter().filter(|d| d.kind == kind && d.ep_name != CPU_EP).map(|d| d.index).collect()
     };
     // The CPU EP is the reference implementation and runs every op Onyx emits, so it is the one
     // CPU device used for fallback; OpenVINO's CPU device is only used when asked for by name.
-    let cpu: Vec<usize> = devices
-        .iter()
-        .filter(|d| d.ep_name == CPU_EP)
-        .map(|d| d.index)
-        .collect();
+    let cpu: Vec<usize> = devices.iter().filter(|d| d.ep_name == CPU_EP).map(|d| d.index).collect();
     let mut missing = Vec::new();
     let wanted_kind = |kind: DeviceKind, missing: &mut Vec<Attempt>| {
         let found = of_kind(kind);
@@ -201,32 +180,20 @@ pub(crate) fn plan(
         ProviderChoice::Gpu => wanted_kind(DeviceKind::Gpu, &mut missing),
         ProviderChoice::Cpu => Vec::new(),
         ProviderChoice::Ep(name) => {
-            let found: Vec<usize> = devices
-                .iter()
-                .filter(|d| ProviderChoice::names_ep(name, &d.ep_name))
-                .map(|d| d.index)
-                .collect();
+            let found: Vec<usize> =
+                devices.iter().filter(|d| ProviderChoice::names_ep(name, &d.ep_name)).map(|d| d.index).collect();
             if found.is_empty() {
                 let mut known: Vec<String> = devices.iter().map(|d| d.ep_name.clone()).collect();
                 known.dedup();
-                return Err(ProviderError::UnknownProvider {
-                    name: name.clone(),
-                    known,
-                });
+                return Err(ProviderError::UnknownProvider { name: name.clone(), known });
             }
             found
         }
         ProviderChoice::Device { ep, index } => match devices.get(*index) {
             Some(device) if ProviderChoice::names_ep(ep, &device.ep_name) => vec![*index],
             _ => {
-                let known = devices
-                    .iter()
-                    .map(|d| format!("{}#{}", d.ep_name, d.index))
-                    .collect();
-                return Err(ProviderError::UnknownProvider {
-                    name: format!("{ep}#{index}"),
-                    known,
-                });
+                let known = devices.iter().map(|d| format!("{}#{}", d.ep_name, d.index)).collect();
+                return Err(ProviderError::UnknownProvider { name: format!("{ep}#{index}"), known });
             }
         },
     };
@@ -273,10 +240,7 @@ mod tests {
     fn parse_is_case_insensitive_and_keeps_ep_names() {
         assert_eq!(ProviderChoice::parse(" NPU "), ProviderChoice::Npu);
         assert_eq!(ProviderChoice::parse(""), ProviderChoice::Auto);
-        assert_eq!(
-            ProviderChoice::parse("QNNExecutionProvider"),
-            ProviderChoice::Ep("QNNExecutionProvider".into())
-        );
+        assert_eq!(ProviderChoice::parse("QNNExecutionProvider"), ProviderChoice::Ep("QNNExecutionProvider".into()));
     }
 
     #[test]
@@ -288,10 +252,7 @@ mod tests {
 
     #[test]
     fn npu_without_an_npu_falls_back_to_cpu_and_says_why() {
-        let devices: Vec<DeviceInfo> = machine()
-            .into_iter()
-            .filter(|d| d.kind != DeviceKind::Npu)
-            .collect();
+        let devices: Vec<DeviceInfo> = machine().into_iter().filter(|d| d.kind != DeviceKind::Npu).collect();
         let (order, missing) = plan(&ProviderChoice::Npu, &devices, false).expect("plan");
         assert_eq!(order, vec![0]);
         assert_eq!(missing.len(), 1);
@@ -310,35 +271,19 @@ mod tests {
     fn ep_names_match_with_or_without_suffix() {
         let (order, _) = plan(&ProviderChoice::parse("openvino"), &machine(), false).expect("plan");
         assert_eq!(order, vec![1, 0]);
-        let (order, _) = plan(
-            &ProviderChoice::parse("qnnexecutionprovider"),
-            &machine(),
-            true,
-        )
-        .expect("plan");
+        let (order, _) = plan(&ProviderChoice::parse("qnnexecutionprovider"), &machine(), true).expect("plan");
         assert_eq!(order, vec![2]);
     }
 
     #[test]
     fn a_device_choice_round_trips_and_checks_its_ep() {
         let choice = ProviderChoice::parse("QNNExecutionProvider#2");
-        assert_eq!(
-            choice,
-            ProviderChoice::Device {
-                ep: "QNNExecutionProvider".into(),
-                index: 2
-            }
-        );
+        assert_eq!(choice, ProviderChoice::Device { ep: "QNNExecutionProvider".into(), index: 2 });
         assert_eq!(choice.to_string(), "QNNExecutionProvider#2");
         let (order, _) = plan(&choice, &machine(), true).expect("plan");
         assert_eq!(order, vec![2]);
         // Index 1 is OpenVINO, not QNN: a stale setting must not silently pick another device.
-        let err = plan(
-            &ProviderChoice::parse("QNNExecutionProvider#1"),
-            &machine(),
-            true,
-        )
-        .expect_err("stale");
+        let err = plan(&ProviderChoice::parse("QNNExecutionProvider#1"), &machine(), true).expect_err("stale");
         assert!(err.to_string().contains("QNNExecutionProvider#1"), "{err}");
     }
 

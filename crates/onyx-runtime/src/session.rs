@@ -124,16 +124,11 @@ struct CacheRecord {
 impl Runtime {
     /// Builds a session for `request`, trying devices in the order its provider choice gives.
     /// Every device that fails is recorded in the result's `tried` list, with ORT's reason.
-    pub fn build_session(
-        &self,
-        request: &SessionRequest<'_>,
-    ) -> Result<ProvidedSession, ProviderError> {
+    pub fn build_session(&self, request: &SessionRequest<'_>) -> Result<ProvidedSession, ProviderError> {
         if let ModelSource::File(path) = request.model {
             // Checked up front so a missing file is one clear error, not one per device.
-            std::fs::metadata(path).map_err(|e| ProviderError::ModelUnreadable {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            std::fs::metadata(path)
+                .map_err(|e| ProviderError::ModelUnreadable { path: path.to_path_buf(), reason: e.to_string() })?;
         }
         let (order, mut tried) = provider::plan(&request.provider, self.devices(), request.strict)?;
         for index in order {
@@ -141,11 +136,7 @@ impl Runtime {
             match self.try_device(request, device) {
                 Ok((session, placement, cached)) => {
                     let (nodes_on_ep, nodes_total, shares) = match &cached {
-                        Some(record) => (
-                            record.nodes_on_ep,
-                            record.nodes_total,
-                            record.placement.clone(),
-                        ),
+                        Some(record) => (record.nodes_on_ep, record.nodes_total, record.placement.clone()),
                         None => measured_shares(&placement, &device.ep_name),
                     };
                     // A session that places nothing on the chosen accelerator is really a CPU
@@ -168,17 +159,11 @@ impl Runtime {
                         tried,
                         from_compiled_cache: cached.is_some(),
                     };
-                    return Ok(ProvidedSession {
-                        session,
-                        provider,
-                        placement,
-                    });
+                    return Ok(ProvidedSession { session, provider, placement });
                 }
-                Err(reason) => tried.push(Attempt {
-                    ep: device.ep_name.clone(),
-                    device: device.display_name(),
-                    reason,
-                }),
+                Err(reason) => {
+                    tried.push(Attempt { ep: device.ep_name.clone(), device: device.display_name(), reason })
+                }
             }
         }
         Err(ProviderError::AllFailed {
@@ -207,14 +192,8 @@ impl Runtime {
                 model = ModelSource::File(context_file);
                 cached_record = Some(record);
             } else {
-                std::fs::create_dir_all(context_file.parent().unwrap_or(Path::new("."))).map_err(
-                    |e| {
-                        format!(
-                            "cannot create compile cache folder for {}: {e}",
-                            context_file.display()
-                        )
-                    },
-                )?;
+                std::fs::create_dir_all(context_file.parent().unwrap_or(Path::new(".")))
+                    .map_err(|e| format!("cannot create compile cache folder for {}: {e}", context_file.display()))?;
                 configs.push((CONTEXT_ENABLE_KEY, "1".into()));
                 configs.push((CONTEXT_FILE_KEY, context_file.display().to_string()));
                 // One self-contained file is simpler to cache and invalidate than a model plus a
@@ -227,18 +206,14 @@ impl Runtime {
         let strict = request.strict && device.ep_name != CPU_EP;
         let session = match self.commit(request, device, model, &configs, strict) {
             Ok(session) => session,
-            Err(reason)
-                if strict && reason.contains("fallback to CPU EP has been explicitly disabled") =>
-            {
+            Err(reason) if strict && reason.contains("fallback to CPU EP has been explicitly disabled") => {
                 // ORT's message does not say which nodes were the problem. Build once more
                 // without the restriction, only to read which nodes went to the CPU EP.
                 return Err(match self.commit(request, device, model, &configs, false) {
                     Ok(diagnostic) => match placement::read(&diagnostic) {
-                        Ok(placement) => format!(
-                            "{reason} Unsupported on {}: {}",
-                            device.ep_name,
-                            cpu_nodes(&placement)
-                        ),
+                        Ok(placement) => {
+                            format!("{reason} Unsupported on {}: {}", device.ep_name, cpu_nodes(&placement))
+                        }
                         Err(_) => reason,
                     },
                     Err(_) => reason,
@@ -252,13 +227,8 @@ impl Runtime {
             if let Some((context_file, record_file)) = &cache {
                 // The EP may not support EPContext dumps; then there is simply no cache.
                 if context_file.is_file() {
-                    let (nodes_on_ep, nodes_total, placement_shares) =
-                        measured_shares(&placement, &device.ep_name);
-                    let record = CacheRecord {
-                        nodes_on_ep,
-                        nodes_total,
-                        placement: placement_shares,
-                    };
+                    let (nodes_on_ep, nodes_total, placement_shares) = measured_shares(&placement, &device.ep_name);
+                    let record = CacheRecord { nodes_on_ep, nodes_total, placement: placement_shares };
                     if let Ok(json) = serde_json::to_vec_pretty(&record) {
                         // Best effort: without the record the cache is ignored next time.
                         let _ = std::fs::write(record_file, json);
@@ -288,29 +258,20 @@ impl Runtime {
             .with_config_entry(RECORD_ASSIGNMENT_KEY, "1")
             .map_err(|e| e.to_string())?;
         if disable_cpu_fallback {
-            builder = builder
-                .with_config_entry(DISABLE_CPU_FALLBACK_KEY, "1")
-                .map_err(|e| e.to_string())?;
+            builder = builder.with_config_entry(DISABLE_CPU_FALLBACK_KEY, "1").map_err(|e| e.to_string())?;
         }
         for (key, value) in configs {
-            builder = builder
-                .with_config_entry(key, value)
-                .map_err(|e| e.to_string())?;
+            builder = builder.with_config_entry(key, value).map_err(|e| e.to_string())?;
         }
         if let Some(threads) = request.intra_threads {
-            builder = builder
-                .with_intra_threads(threads)
-                .map_err(|e| e.to_string())?;
+            builder = builder.with_intra_threads(threads).map_err(|e| e.to_string())?;
         }
         // `with_devices` hands each EP only the options prefixed with its name, so QNN options
         // are harmless on other devices and the list can be passed whole.
         let mut options = request.qnn.entries();
         options.extend(request.ep_options.iter().cloned());
         builder = builder
-            .with_devices(
-                [ort_device],
-                (!options.is_empty()).then_some(options.as_slice()),
-            )
+            .with_devices([ort_device], (!options.is_empty()).then_some(options.as_slice()))
             .map_err(|e| e.to_string())?;
         match model {
             ModelSource::File(path) => builder.commit_from_file(path),
@@ -335,19 +296,11 @@ fn cpu_nodes(placement: &Placement) -> String {
             }
         })
         .collect();
-    if nodes.is_empty() {
-        "no node reported".into()
-    } else {
-        nodes.join(", ")
-    }
+    if nodes.is_empty() { "no node reported".into() } else { nodes.join(", ") }
 }
 
 fn measured_shares(placement: &Placement, ep: &str) -> (usize, usize, Vec<EpShare>) {
-    let shares = placement
-        .nodes_per_ep()
-        .into_iter()
-        .map(|(ep, nodes)| EpShare { ep, nodes })
-        .collect();
+    let shares = placement.nodes_per_ep().into_iter().map(|(ep, nodes)| EpShare { ep, nodes }).collect();
     (placement.nodes_on(ep), placement.total_nodes(), shares)
 }
 
@@ -371,18 +324,11 @@ fn cache_paths(dir: &Path, model: &ModelSource<'_>, device: &DeviceInfo) -> (Pat
     device.device_id.hash(&mut hasher);
     device.ep_metadata.hash(&mut hasher);
     let stem = match model {
-        ModelSource::File(path) => path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("model")
-            .to_owned(),
+        ModelSource::File(path) => path.file_stem().and_then(|s| s.to_str()).unwrap_or("model").to_owned(),
         ModelSource::Bytes(_) => "model".to_owned(),
     };
     let base = format!("{stem}.{}.{:016x}", device.ep_name, hasher.finish());
-    (
-        dir.join(format!("{base}_ctx.onnx")),
-        dir.join(format!("{base}.json")),
-    )
+    (dir.join(format!("{base}_ctx.onnx")), dir.join(format!("{base}.json")))
 }
 
 fn read_cache_record(context_file: &Path, record_file: &Path) -> Option<CacheRecord> {

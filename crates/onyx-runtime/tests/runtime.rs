@@ -11,8 +11,7 @@ use onyx_convert::onnx::{AttributeValue, DataType, Graph, Model, Node, Tensor, V
 use onyx_convert::probe;
 use onyx_runtime::ort::value::TensorRef;
 use onyx_runtime::{
-    DeviceInfo, DeviceKind, ModelSource, ProviderChoice, ProviderError, Runtime, RuntimeConfig,
-    SessionRequest,
+    DeviceInfo, DeviceKind, ModelSource, ProviderChoice, ProviderError, Runtime, RuntimeConfig, SessionRequest,
 };
 
 const CPU_EP: &str = "CPUExecutionProvider";
@@ -26,12 +25,8 @@ fn test_plugin_dir() -> PathBuf {
 }
 
 fn runtime() -> &'static Runtime {
-    let config = RuntimeConfig {
-        library_path: None,
-        plugin_dir: Some(test_plugin_dir()),
-    };
-    Runtime::init(&config)
-        .unwrap_or_else(|e| panic!("ONNX Runtime must be installed by scripts/setup.sh: {e}"))
+    let config = RuntimeConfig { library_path: None, plugin_dir: Some(test_plugin_dir()) };
+    Runtime::init(&config).unwrap_or_else(|e| panic!("ONNX Runtime must be installed by scripts/setup.sh: {e}"))
 }
 
 /// A device driven by a plugin EP (not ORT's built-in CPU EP): OpenVINO on Intel machines,
@@ -40,17 +35,9 @@ fn plugin_device() -> &'static DeviceInfo {
     let devices = runtime().devices();
     devices
         .iter()
-        .find(|d| {
-            d.ep_name.starts_with("OpenVINOExecutionProvider")
-                || d.ep_name == "QNNExecutionProvider"
-        })
+        .find(|d| d.ep_name.starts_with("OpenVINOExecutionProvider") || d.ep_name == "QNNExecutionProvider")
         .or_else(|| devices.iter().find(|d| d.ep_name != CPU_EP))
-        .unwrap_or_else(|| {
-            panic!(
-                "no plugin EP device; devices: {devices:?}, plugins: {:?}",
-                runtime().plugins()
-            )
-        })
+        .unwrap_or_else(|| panic!("no plugin EP device; devices: {devices:?}, plugins: {:?}", runtime().plugins()))
 }
 
 fn run_probe(session: &mut onyx_runtime::ort::session::Session, x: [f32; 4]) -> Vec<f32> {
@@ -58,9 +45,7 @@ fn run_probe(session: &mut onyx_runtime::ort::session::Session, x: [f32; 4]) -> 
     let outputs = session
         .run(onyx_runtime::ort::inputs![probe::INPUT => TensorRef::from_array_view(&input).expect("tensor")])
         .expect("run");
-    let y = outputs[probe::OUTPUT]
-        .try_extract_array::<f32>()
-        .expect("f32 output");
+    let y = outputs[probe::OUTPUT].try_extract_array::<f32>().expect("f32 output");
     assert_eq!(y.shape(), probe::OUTPUT_SHAPE);
     y.iter().copied().collect()
 }
@@ -68,10 +53,7 @@ fn run_probe(session: &mut onyx_runtime::ort::session::Session, x: [f32; 4]) -> 
 fn assert_close(actual: &[f32], expected: &[f32], what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
     for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            (a - e).abs() <= 1e-4 * e.abs().max(1.0),
-            "{what}: element {i} is {a}, expected {e}"
-        );
+        assert!((a - e).abs() <= 1e-4 * e.abs().max(1.0), "{what}: element {i} is {a}, expected {e}");
     }
 }
 
@@ -81,57 +63,26 @@ fn loads_the_pinned_runtime_and_registers_every_plugin_found() {
     assert_eq!(runtime.library().version, "1.32.0");
     let plugins = runtime.plugins();
     for ep in ["OpenVINOExecutionProvider", "ggml"] {
-        let plugin = plugins
-            .iter()
-            .find(|p| p.ep_name == ep)
-            .unwrap_or_else(|| panic!("{ep} not found: {plugins:?}"));
-        assert_eq!(
-            plugin.status,
-            onyx_runtime::PluginState::Registered,
-            "{plugin:?}"
-        );
+        let plugin = plugins.iter().find(|p| p.ep_name == ep).unwrap_or_else(|| panic!("{ep} not found: {plugins:?}"));
+        assert_eq!(plugin.status, onyx_runtime::PluginState::Registered, "{plugin:?}");
     }
 }
 
 #[test]
 fn lists_the_cpu_ep_and_the_plugin_devices_this_hardware_supports() {
     let devices = runtime().devices();
-    let cpu = devices
-        .iter()
-        .find(|d| d.ep_name == CPU_EP)
-        .expect("CPU EP device");
+    let cpu = devices.iter().find(|d| d.ep_name == CPU_EP).expect("CPU EP device");
     assert_eq!(cpu.kind, DeviceKind::Cpu);
-    assert!(
-        devices.iter().any(|d| d.ep_name == "ggml"),
-        "ggml device: {devices:?}"
-    );
+    assert!(devices.iter().any(|d| d.ep_name == "ggml"), "ggml device: {devices:?}");
     // OpenVINO's plugin offers devices for Intel hardware (PCI vendor 0x8086) only.
-    let openvino: Vec<_> = devices
-        .iter()
-        .filter(|d| d.ep_name.starts_with("OpenVINOExecutionProvider"))
-        .collect();
-    let plugin = runtime()
-        .plugins()
-        .iter()
-        .find(|p| p.ep_name == "OpenVINOExecutionProvider")
-        .expect("plugin");
+    let openvino: Vec<_> = devices.iter().filter(|d| d.ep_name.starts_with("OpenVINOExecutionProvider")).collect();
+    let plugin = runtime().plugins().iter().find(|p| p.ep_name == "OpenVINOExecutionProvider").expect("plugin");
     assert_eq!(plugin.device_count, openvino.len());
     if cpu.vendor_id == 0x8086 {
-        assert!(
-            !openvino.is_empty(),
-            "Intel CPU but no OpenVINO device: {devices:?}"
-        );
-        assert!(
-            openvino
-                .iter()
-                .all(|d| d.ep_metadata.contains_key("ov_device")),
-            "{openvino:?}"
-        );
+        assert!(!openvino.is_empty(), "Intel CPU but no OpenVINO device: {devices:?}");
+        assert!(openvino.iter().all(|d| d.ep_metadata.contains_key("ov_device")), "{openvino:?}");
     } else {
-        assert!(
-            openvino.is_empty(),
-            "OpenVINO offered a device on non-Intel hardware: {openvino:?}"
-        );
+        assert!(openvino.is_empty(), "OpenVINO offered a device on non-Intel hardware: {openvino:?}");
     }
 }
 
@@ -141,10 +92,7 @@ fn every_device_runs_the_probe_correctly_with_all_nodes_on_its_ep() {
     let x = [1.0, 2.0, 3.0, 4.0];
     let expected = probe::reference_output(&x);
     for device in runtime().devices() {
-        let mut request = SessionRequest::new(
-            ModelSource::Bytes(&probe_model),
-            ProviderChoice::for_device(device),
-        );
+        let mut request = SessionRequest::new(ModelSource::Bytes(&probe_model), ProviderChoice::for_device(device));
         request.strict = true;
         let mut built = runtime()
             .build_session(&request)
@@ -152,11 +100,7 @@ fn every_device_runs_the_probe_correctly_with_all_nodes_on_its_ep() {
         let active = &built.provider;
         assert_eq!(active.ep, device.ep_name);
         assert!(active.nodes_total > 0);
-        assert_eq!(
-            active.nodes_on_ep, active.nodes_total,
-            "{}: {:?}",
-            device.ep_name, built.placement
-        );
+        assert_eq!(active.nodes_on_ep, active.nodes_total, "{}: {:?}", device.ep_name, built.placement);
         assert!(active.tried.is_empty(), "{:?}", active.tried);
         let y = run_probe(&mut built.session, x);
         assert_close(&y, &expected, &device.ep_name);
@@ -174,16 +118,8 @@ fn partially_supported_model() -> Vec<u8> {
                 .domain("ai.onnx.ml")
                 .attr("threshold", AttributeValue::Float(3.0)),
         ],
-        inputs: vec![ValueInfo::tensor(
-            "x",
-            DataType::Float,
-            [1.into(), 4.into()],
-        )],
-        outputs: vec![ValueInfo::tensor(
-            "y",
-            DataType::Float,
-            [1.into(), 4.into()],
-        )],
+        inputs: vec![ValueInfo::tensor("x", DataType::Float, [1.into(), 4.into()])],
+        outputs: vec![ValueInfo::tensor("y", DataType::Float, [1.into(), 4.into()])],
         initializers: vec![Tensor::f32("two", &[], &[2.0])],
     };
     Model::new(graph, 17).with_opset("ai.onnx.ml", 3).encode()
@@ -193,42 +129,25 @@ fn partially_supported_model() -> Vec<u8> {
 fn an_unsupported_op_gives_partial_placement_without_strict_mode() {
     let device = plugin_device();
     let model = partially_supported_model();
-    let mut request = SessionRequest::new(
-        ModelSource::Bytes(&model),
-        ProviderChoice::for_device(device),
-    );
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::for_device(device));
     // ggml claims a graph only whole unless told it may take part of it.
     request.ep_options.push(("ggml.partial".into(), "1".into()));
-    let mut built = runtime()
-        .build_session(&request)
-        .expect("non-strict session");
+    let mut built = runtime().build_session(&request).expect("non-strict session");
     let active = &built.provider;
     assert_eq!(active.ep, device.ep_name);
-    assert!(
-        active.nodes_on_ep > 0 && active.nodes_on_ep < active.nodes_total,
-        "{active:?}"
-    );
+    assert!(active.nodes_on_ep > 0 && active.nodes_on_ep < active.nodes_total, "{active:?}");
     assert!(active.share() < 1.0);
-    let binarizer_on_cpu = built
-        .placement
-        .subgraphs
-        .iter()
-        .any(|s| s.ep == CPU_EP && s.nodes.iter().any(|n| n.op_type == "Binarizer"));
+    let binarizer_on_cpu =
+        built.placement.subgraphs.iter().any(|s| s.ep == CPU_EP && s.nodes.iter().any(|n| n.op_type == "Binarizer"));
     assert!(binarizer_on_cpu, "{:?}", built.placement);
 
     // The mixed placement still computes the right thing: 2x > 3 ? 1 : 0.
-    let input =
-        ndarray::Array2::from_shape_vec([1, 4], vec![1.0f32, 1.5, 2.0, -4.0]).expect("shape");
+    let input = ndarray::Array2::from_shape_vec([1, 4], vec![1.0f32, 1.5, 2.0, -4.0]).expect("shape");
     let outputs = built
         .session
         .run(onyx_runtime::ort::inputs!["x" => TensorRef::from_array_view(&input).expect("tensor")])
         .expect("run");
-    let y: Vec<f32> = outputs["y"]
-        .try_extract_array::<f32>()
-        .expect("f32")
-        .iter()
-        .copied()
-        .collect();
+    let y: Vec<f32> = outputs["y"].try_extract_array::<f32>().expect("f32").iter().copied().collect();
     assert_eq!(y, vec![0.0, 0.0, 1.0, 0.0]);
 }
 
@@ -236,81 +155,44 @@ fn an_unsupported_op_gives_partial_placement_without_strict_mode() {
 fn an_unsupported_op_fails_clearly_in_strict_mode() {
     let device = plugin_device();
     let model = partially_supported_model();
-    let mut request = SessionRequest::new(
-        ModelSource::Bytes(&model),
-        ProviderChoice::for_device(device),
-    );
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::for_device(device));
     request.strict = true;
     request.ep_options.push(("ggml.partial".into(), "1".into()));
-    let err = runtime()
-        .build_session(&request)
-        .expect_err("strict must refuse CPU fallback");
+    let err = runtime().build_session(&request).expect_err("strict must refuse CPU fallback");
     println!("strict-mode error: {err}");
-    let ProviderError::AllFailed { tried, .. } = &err else {
-        panic!("unexpected error: {err}")
-    };
-    assert_eq!(
-        tried.len(),
-        1,
-        "strict mode tries only the chosen device: {tried:?}"
-    );
+    let ProviderError::AllFailed { tried, .. } = &err else { panic!("unexpected error: {err}") };
+    assert_eq!(tried.len(), 1, "strict mode tries only the chosen device: {tried:?}");
     assert_eq!(tried[0].ep, device.ep_name);
     let message = err.to_string();
-    assert!(
-        message.contains("fallback to CPU EP has been explicitly disabled"),
-        "{message}"
-    );
+    assert!(message.contains("fallback to CPU EP has been explicitly disabled"), "{message}");
     // ORT's own message names no node; ours lists what the EP could not take.
-    assert!(
-        message.contains("ai.onnx.ml.Binarizer (binarize)"),
-        "{message}"
-    );
+    assert!(message.contains("ai.onnx.ml.Binarizer (binarize)"), "{message}");
     assert!(!message.contains("Mul (scale)"), "{message}");
 }
 
 #[test]
 fn npu_request_without_an_npu_falls_back_to_the_cpu_and_says_why() {
-    if runtime()
-        .devices()
-        .iter()
-        .any(|d| d.kind == DeviceKind::Npu)
-    {
-        panic!(
-            "this test assumes a machine without an NPU; found {:?}",
-            runtime().devices()
-        );
+    if runtime().devices().iter().any(|d| d.kind == DeviceKind::Npu) {
+        panic!("this test assumes a machine without an NPU; found {:?}", runtime().devices());
     }
     let probe_model = probe::probe_model();
     let request = SessionRequest::new(ModelSource::Bytes(&probe_model), ProviderChoice::Npu);
     let built = runtime().build_session(&request).expect("fallback to CPU");
     assert_eq!(built.provider.ep, CPU_EP);
     assert_eq!(built.provider.tried.len(), 1);
-    assert_eq!(
-        built.provider.tried[0].reason,
-        "no NPU found on this machine"
-    );
+    assert_eq!(built.provider.tried[0].reason, "no NPU found on this machine");
 
     let mut strict = request.clone();
     strict.strict = true;
-    let err = runtime()
-        .build_session(&strict)
-        .expect_err("strict NPU without an NPU");
-    assert!(
-        err.to_string().contains("no NPU found on this machine"),
-        "{err}"
-    );
+    let err = runtime().build_session(&strict).expect_err("strict NPU without an NPU");
+    assert!(err.to_string().contains("no NPU found on this machine"), "{err}");
 }
 
 #[test]
 fn unknown_provider_is_a_clear_error() {
     let probe_model = probe::probe_model();
-    let request = SessionRequest::new(
-        ModelSource::Bytes(&probe_model),
-        ProviderChoice::parse("tpu"),
-    );
-    let err = runtime()
-        .build_session(&request)
-        .expect_err("unknown provider");
+    let request = SessionRequest::new(ModelSource::Bytes(&probe_model), ProviderChoice::parse("tpu"));
+    let err = runtime().build_session(&request).expect_err("unknown provider");
     let message = err.to_string();
     assert!(message.starts_with("unknown provider 'tpu'"), "{message}");
     assert!(message.contains(CPU_EP), "{message}");
@@ -321,30 +203,21 @@ fn missing_and_corrupt_models_name_the_file_and_leave_the_runtime_usable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope.onnx");
     let err = runtime()
-        .build_session(&SessionRequest::new(
-            ModelSource::File(&missing),
-            ProviderChoice::Cpu,
-        ))
+        .build_session(&SessionRequest::new(ModelSource::File(&missing), ProviderChoice::Cpu))
         .expect_err("missing model");
     assert!(err.to_string().contains("nope.onnx"), "{err}");
 
     let corrupt = dir.path().join("corrupt.onnx");
     std::fs::write(&corrupt, b"this is not a protobuf").expect("write");
     let err = runtime()
-        .build_session(&SessionRequest::new(
-            ModelSource::File(&corrupt),
-            ProviderChoice::Cpu,
-        ))
+        .build_session(&SessionRequest::new(ModelSource::File(&corrupt), ProviderChoice::Cpu))
         .expect_err("corrupt model");
     assert!(err.to_string().contains("corrupt.onnx"), "{err}");
 
     // And the runtime still works afterwards.
     let probe_model = probe::probe_model();
     let mut built = runtime()
-        .build_session(&SessionRequest::new(
-            ModelSource::Bytes(&probe_model),
-            ProviderChoice::Cpu,
-        ))
+        .build_session(&SessionRequest::new(ModelSource::Bytes(&probe_model), ProviderChoice::Cpu))
         .expect("probe after errors");
     let y = run_probe(&mut built.session, [0.0, 0.0, 0.0, 0.0]);
     assert_close(&y, &probe::reference_output(&[0.0; 4]), "after errors");
