@@ -174,7 +174,7 @@ fn print_report(report: &DoctorReport) {
 }
 
 fn print_devices(devices: &[DeviceInfo]) {
-    println!("  {:<3} {:<4} {:<30} {:<10} {}", "#", "KIND", "EP", "VENDOR", "DEVICE");
+    println!("  {:<3} {:<4} {:<30} {:<10} DEVICE", "#", "KIND", "EP", "VENDOR");
     for d in devices {
         println!(
             "  {:<3} {:<4} {:<30} {:<10} {}",

@@ -116,7 +116,8 @@ fn unknown_provider_is_one_line_naming_the_value() {
 fn missing_runtime_library_lists_every_place_tried() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nowhere").join("libonnxruntime.so");
-    let line = assert_one_line_error(&onyx_isolated(dir.path(), &["--runtime", missing.to_str().expect("utf-8"), "devices"]));
+    let line =
+        assert_one_line_error(&onyx_isolated(dir.path(), &["--runtime", missing.to_str().expect("utf-8"), "devices"]));
     assert!(line.starts_with("error: could not load ONNX Runtime; tried "), "{line}");
     assert!(line.contains(&format!("{} (not found)", missing.display())), "{line}");
     // The executable's own folder is the next place looked at.
@@ -128,7 +129,8 @@ fn corrupt_runtime_library_names_the_file_and_the_problem() {
     let dir = tempfile::tempdir().expect("tempdir");
     let corrupt = dir.path().join("libonnxruntime.so");
     std::fs::write(&corrupt, vec![0x42u8; 4096]).expect("write");
-    let line = assert_one_line_error(&onyx_isolated(dir.path(), &["--runtime", corrupt.to_str().expect("utf-8"), "doctor"]));
+    let line =
+        assert_one_line_error(&onyx_isolated(dir.path(), &["--runtime", corrupt.to_str().expect("utf-8"), "doctor"]));
     assert!(line.contains(&corrupt.display().to_string()), "{line}");
     assert!(line.contains("invalid ELF header") || line.contains("not a valid"), "{line}");
 }

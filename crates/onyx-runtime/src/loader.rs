@@ -310,10 +310,8 @@ fn plugin_dirs(config: &RuntimeConfig, library: &Path) -> Vec<PathBuf> {
             dirs.extend(subdirs);
         }
     }
-    if let Some(runtime_dir) = repository_runtime_dir() {
-        if !dirs.contains(&runtime_dir) {
-            dirs.push(runtime_dir);
-        }
+    if let Some(runtime_dir) = repository_runtime_dir().filter(|dir| !dirs.contains(dir)) {
+        dirs.push(runtime_dir);
     }
     dirs
 }

@@ -204,7 +204,14 @@ impl Runtime {
 
         // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
         let strict = request.strict && device.ep_name != CPU_EP;
-        let session = match self.commit(request, device, model, &configs, strict) {
+        let mut attempt = self.commit(request, device, model, &configs, strict);
+        if attempt.is_err() && !configs.is_empty() {
+            // Not every EP can write a compiled context (ggml cannot, for one). A cache is an
+            // optimisation: it must never cost the user the device, so build without it.
+            configs.clear();
+            attempt = self.commit(request, device, model, &configs, strict);
+        }
+        let session = match attempt {
             Ok(session) => session,
             Err(reason) if strict && reason.contains("fallback to CPU EP has been explicitly disabled") => {
                 // ORT's message does not say which nodes were the problem. Build once more
@@ -223,17 +230,15 @@ impl Runtime {
         };
         let placement = placement::read(&session)?;
 
-        if cached_record.is_none() {
-            if let Some((context_file, record_file)) = &cache {
-                // The EP may not support EPContext dumps; then there is simply no cache.
-                if context_file.is_file() {
-                    let (nodes_on_ep, nodes_total, placement_shares) = measured_shares(&placement, &device.ep_name);
-                    let record = CacheRecord { nodes_on_ep, nodes_total, placement: placement_shares };
-                    if let Ok(json) = serde_json::to_vec_pretty(&record) {
-                        // Best effort: without the record the cache is ignored next time.
-                        let _ = std::fs::write(record_file, json);
-                    }
-                }
+        // The EP may not support EPContext dumps; then there is simply no cache to record.
+        if let Some((context_file, record_file)) = cache.as_ref().filter(|_| cached_record.is_none())
+            && context_file.is_file()
+        {
+            let (nodes_on_ep, nodes_total, placement) = measured_shares(&placement, &device.ep_name);
+            let record = CacheRecord { nodes_on_ep, nodes_total, placement };
+            if let Ok(json) = serde_json::to_vec_pretty(&record) {
+                // Best effort: without the record the cache is ignored next time.
+                let _ = std::fs::write(record_file, json);
             }
         }
         Ok((session, placement, cached_record))
@@ -359,5 +364,55 @@ impl Hasher for Fnv1a {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::DeviceKind;
+
+    fn device(ep: &str, device_id: u32) -> DeviceInfo {
+        DeviceInfo {
+            index: 0,
+            ep_name: ep.into(),
+            ep_vendor: String::new(),
+            hardware_vendor: String::new(),
+            vendor_id: 0,
+            device_id,
+            kind: DeviceKind::Npu,
+            ep_metadata: Default::default(),
+            hardware_metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn cache_entries_differ_per_model_and_device_and_are_stable() {
+        let dir = Path::new("/cache");
+        let qnn = device("QNNExecutionProvider", 0);
+        let (a, a_record) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &qnn);
+        let (again, _) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &qnn);
+        let (b, _) = cache_paths(dir, &ModelSource::Bytes(b"model b"), &qnn);
+        let (other_device, _) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &device("QNNExecutionProvider", 1));
+        assert_eq!(a, again);
+        assert_ne!(a, b);
+        assert_ne!(a, other_device);
+        assert!(a.to_string_lossy().ends_with("_ctx.onnx"), "{a:?}");
+        assert_eq!(a.with_file_name(""), a_record.with_file_name(""));
+        // FNV-1a of the same inputs must not change between toolchains, or every cache would be
+        // rebuilt after an update.
+        let mut h = Fnv1a::default();
+        h.write(b"onyx");
+        assert_eq!(h.finish(), 0x06ec_d7b4_6ab8_aea9); // computed independently with Python
+    }
+
+    #[test]
+    fn qnn_options_are_prefixed_for_the_qnn_ep_only() {
+        let options =
+            QnnOptions { htp_performance_mode: Some("burst".into()), soc_model: Some(String::new()), htp_arch: None };
+        assert_eq!(
+            options.entries(),
+            vec![("QNNExecutionProvider.htp_performance_mode".to_owned(), "burst".to_owned())]
+        );
     }
 }

@@ -222,3 +222,20 @@ fn missing_and_corrupt_models_name_the_file_and_leave_the_runtime_usable() {
     let y = run_probe(&mut built.session, [0.0, 0.0, 0.0, 0.0]);
     assert_close(&y, &probe::reference_output(&[0.0; 4]), "after errors");
 }
+
+#[test]
+fn a_compile_cache_the_ep_cannot_fill_never_costs_the_ep() {
+    // ggml cannot dump EPContext models; asking for a cache must not push the model off it.
+    let device = runtime().devices().iter().find(|d| d.ep_name == "ggml").expect("ggml device");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = probe::probe_model();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::for_device(device));
+    request.compile_cache = Some(dir.path());
+    let mut built = runtime().build_session(&request).expect("session without a cache");
+    assert_eq!(built.provider.ep, "ggml", "{:?}", built.provider);
+    assert!(!built.provider.from_compiled_cache);
+    let no_context_files = std::fs::read_dir(dir.path()).expect("cache dir").next().is_none();
+    assert!(no_context_files, "ggml wrote no context, so nothing may be cached");
+    let x = [0.5, -1.0, 2.0, 0.25];
+    assert_close(&run_probe(&mut built.session, x), &probe::reference_output(&x), "ggml without cache");
+}
