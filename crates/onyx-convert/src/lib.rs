@@ -8,5 +8,8 @@
 //!   Onyx emits (models, graphs, nodes, attributes, tensors, value infos).
 //! - [`probe`] builds the tiny model `onyx doctor` uses to prove a provider really runs a graph.
 
+pub mod error;
 pub mod onnx;
 pub mod probe;
+
+pub use error::ConvertError;
