@@ -8,8 +8,12 @@
 //!   Onyx emits (models, graphs, nodes, attributes, tensors, value infos).
 //! - [`probe`] builds the tiny model `onyx doctor` uses to prove a provider really runs a graph.
 
+pub mod blockwise;
 pub mod error;
+pub mod graph;
+pub mod llama;
 pub mod onnx;
 pub mod probe;
+pub mod tiny;
 
 pub use error::ConvertError;

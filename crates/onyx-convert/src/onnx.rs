@@ -101,6 +101,21 @@ impl Tensor {
         Self { name: name.into(), data_type: DataType::Int64, dims: dims.to_vec(), raw }
     }
 
+    /// A tensor from already-encoded little-endian bytes.
+    pub fn raw(name: impl Into<String>, data_type: DataType, dims: &[i64], raw: Vec<u8>) -> Self {
+        Self { name: name.into(), data_type, dims: dims.to_vec(), raw }
+    }
+
+    /// A uint8 tensor (packed 4-bit weights, zero points).
+    pub fn u8(name: impl Into<String>, dims: &[i64], values: Vec<u8>) -> Self {
+        Self::raw(name, DataType::Uint8, dims, values)
+    }
+
+    /// An int8 tensor.
+    pub fn i8(name: impl Into<String>, dims: &[i64], values: &[i8]) -> Self {
+        Self::raw(name, DataType::Int8, dims, values.iter().map(|&v| v as u8).collect())
+    }
+
     /// Number of elements implied by `dims`.
     pub fn element_count(&self) -> usize {
         self.dims.iter().map(|&d| usize::try_from(d).unwrap_or(0)).product()

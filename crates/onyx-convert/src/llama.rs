@@ -1,0 +1,388 @@
+//! Llama-family decoders (Llama 2/3, SmolLM2, Mistral, Qwen2) as ONNX graphs.
+//!
+//! Weights come from a [`Weights`] source under GGUF's tensor names (`token_embd.weight`,
+//! `blk.N.attn_q.weight`, ...), already dequantized to f32, row-major, with PyTorch's `[out, in]`
+//! layout and Hugging Face's (rotate-half) Q/K row order. Sources undo their own file format's
+//! quirks (GGUF's permuted Q/K rows) before handing weights over, so the builders here see one
+//! canonical model.
+//!
+//! The **cpu** variant is the fast path for ONNX Runtime's CPU EP: dynamic shapes,
+//! `GroupQueryAttention` with rotary embedding and a KV cache, fused RMS norms, and 4-bit
+//! `MatMulNBits` weights (or exact f32). Its inputs and outputs are named as onnxruntime-genai
+//! names them.
+
+use crate::ConvertError;
+use crate::blockwise;
+use crate::graph::GraphBuilder;
+use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
+
+/// The hyper-parameters a Llama-family graph needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlamaConfig {
+    /// Architecture name as the source spells it (`llama`, `qwen2`, ...).
+    pub architecture: String,
+    /// Model width.
+    pub hidden: usize,
+    /// MLP width.
+    pub intermediate: usize,
+    /// Decoder layers.
+    pub layers: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads (fewer than `heads` with grouped-query attention).
+    pub kv_heads: usize,
+    /// Size of one head.
+    pub head_dim: usize,
+    /// Vocabulary size.
+    pub vocab: usize,
+    /// RoPE base frequency.
+    pub rope_theta: f32,
+    /// RMS norm epsilon.
+    pub rms_eps: f32,
+    /// Longest sequence the model was trained for.
+    pub context_length: usize,
+    /// Whether q/k/v projections have biases (Qwen2).
+    pub qkv_bias: bool,
+}
+
+impl LlamaConfig {
+    /// Checks that the numbers fit together, naming the first that does not.
+    pub fn validate(&self, source: &std::path::Path) -> Result<(), ConvertError> {
+        let problem = if self.hidden == 0 || self.layers == 0 || self.heads == 0 || self.kv_heads == 0 {
+            Some(format!(
+                "hidden {}, layers {}, heads {}, kv heads {} must all be positive",
+                self.hidden, self.layers, self.heads, self.kv_heads
+            ))
+        } else if self.heads % self.kv_heads != 0 {
+            Some(format!("{} attention heads are not a multiple of {} key/value heads", self.heads, self.kv_heads))
+        } else if self.head_dim % 2 != 0 || self.head_dim == 0 {
+            Some(format!("head size {} must be even for rotary embeddings", self.head_dim))
+        } else if self.vocab == 0 || self.intermediate == 0 {
+            Some(format!("vocabulary {} and MLP width {} must be positive", self.vocab, self.intermediate))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(ConvertError::malformed(source, problem)),
+            None => Ok(()),
+        }
+    }
+
+    fn q_dim(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    fn kv_dim(&self) -> usize {
+        self.kv_heads * self.head_dim
+    }
+}
+
+/// A source of f32 weights under GGUF tensor names.
+pub trait Weights {
+    /// The tensor's shape (PyTorch order) and values; an error names the source file and tensor.
+    fn get(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ConvertError>;
+    /// Whether the tensor exists (for optional tensors: biases, an untied output matrix).
+    fn contains(&self, name: &str) -> bool;
+    /// The file the weights come from, for error messages.
+    fn source(&self) -> &std::path::Path;
+}
+
+/// How a variant stores its matrix weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// f32, the source's dequantized values bit for bit: what tests pin exactness with.
+    Exact,
+    /// 4-bit blocks of 32 with uint8 zero points (`MatMulNBits`), ORT's fast CPU path.
+    Int4,
+}
+
+/// Options of the cpu variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuOptions {
+    /// Weight storage.
+    pub format: WeightFormat,
+    /// `MatMulNBits` accuracy level for int4 weights: 4 quantizes activations to int8 on the fly
+    /// (ORT's fastest CPU kernels), 0 computes in f32 (slower; tests use it to pin the packing).
+    pub int4_accuracy_level: i64,
+}
+
+impl CpuOptions {
+    /// Exact f32 weights.
+    pub fn exact() -> Self {
+        Self { format: WeightFormat::Exact, int4_accuracy_level: 0 }
+    }
+
+    /// Int4 weights on ORT's fast path.
+    pub fn int4() -> Self {
+        Self { format: WeightFormat::Int4, int4_accuracy_level: 4 }
+    }
+}
+
+/// Names shared by the graphs and the runtime that feeds them.
+pub mod names {
+    /// Token ids, int64 `[batch, sequence]`.
+    pub const INPUT_IDS: &str = "input_ids";
+    /// 1 for real tokens over past and current positions, int64 `[batch, total_sequence]`.
+    pub const ATTENTION_MASK: &str = "attention_mask";
+    /// Next-token logits, f32 `[batch, 1, vocab]` (last position only).
+    pub const LOGITS: &str = "logits";
+
+    /// `past_key_values.{layer}.key` / `.value` inputs.
+    pub fn past(layer: usize, kind: &str) -> String {
+        format!("past_key_values.{layer}.{kind}")
+    }
+
+    /// `present.{layer}.key` / `.value` outputs.
+    pub fn present(layer: usize, kind: &str) -> String {
+        format!("present.{layer}.{kind}")
+    }
+}
+
+fn int(v: usize) -> AttributeValue {
+    AttributeValue::Int(v as i64)
+}
+
+fn check_shape(weights: &dyn Weights, name: &str, shape: &[usize], expected: &[usize]) -> Result<(), ConvertError> {
+    if shape != expected {
+        return Err(ConvertError::malformed(
+            weights.source(),
+            format!("tensor '{name}' has shape {shape:?}, expected {expected:?} from the model's hyper-parameters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Fetches a tensor and checks its shape.
+fn fetch(weights: &dyn Weights, name: &str, expected: &[usize]) -> Result<Vec<f32>, ConvertError> {
+    let (shape, values) = weights.get(name)?;
+    check_shape(weights, name, &shape, expected)?;
+    Ok(values)
+}
+
+/// Row-major `[rows, cols]` → `[cols, rows]`.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Adds `x · Wᵀ` for a `[n, k]` weight in the chosen format and returns the output name.
+fn linear(
+    g: &mut GraphBuilder,
+    scope: &str,
+    x: &str,
+    weight: &[f32],
+    n: usize,
+    k: usize,
+    options: CpuOptions,
+) -> String {
+    match options.format {
+        WeightFormat::Exact => {
+            let w = g.const_f32(&format!("{scope}.weight_t"), &[k as i64, n as i64], &transpose(weight, n, k));
+            g.op1(scope, "MatMul", &[x, &w])
+        }
+        WeightFormat::Int4 => {
+            let q = blockwise::quantize_4bit(weight, n, k, 32);
+            let blocks = q.blocks() as i64;
+            let b = g.initializer(Tensor::u8(format!("{scope}.qweight"), &[n as i64, blocks, 16], q.packed));
+            let scales = g.const_f32(&format!("{scope}.scales"), &[n as i64 * blocks], &q.scales);
+            let zp_len = q.zero_points.len() as i64;
+            let zp = g.initializer(Tensor::u8(format!("{scope}.zero_points"), &[zp_len], q.zero_points));
+            g.op1_with(
+                scope,
+                "MatMulNBits",
+                "com.microsoft",
+                &[x, &b, &scales, &zp],
+                vec![
+                    ("K", int(k)),
+                    ("N", int(n)),
+                    ("bits", int(4)),
+                    ("block_size", int(32)),
+                    ("accuracy_level", AttributeValue::Int(options.int4_accuracy_level)),
+                ],
+            )
+        }
+    }
+}
+
+/// Rotary tables `[positions, head_dim / 2]` for rotate-half RoPE.
+pub fn rope_tables(config: &LlamaConfig, positions: usize) -> (Vec<f32>, Vec<f32>) {
+    let half = config.head_dim / 2;
+    let mut cos = Vec::with_capacity(positions * half);
+    let mut sin = Vec::with_capacity(positions * half);
+    for pos in 0..positions {
+        for j in 0..half {
+            // Computed in f64 so large positions keep full f32 accuracy, as reference code does.
+            let inv_freq = f64::from(config.rope_theta).powf(-(2.0 * j as f64) / config.head_dim as f64);
+            let angle = pos as f64 * inv_freq;
+            cos.push(angle.cos() as f32);
+            sin.push(angle.sin() as f32);
+        }
+    }
+    (cos, sin)
+}
+
+/// Builds the cpu variant.
+pub fn build_cpu(config: &LlamaConfig, weights: &dyn Weights, options: CpuOptions) -> Result<Model, ConvertError> {
+    config.validate(weights.source())?;
+    let (hidden, kv_dim, q_dim) = (config.hidden, config.kv_dim(), config.q_dim());
+    let mut g = GraphBuilder::new("onyx_llama_cpu");
+    let batch = || Dim::from("batch_size");
+    let input_ids = g.input(names::INPUT_IDS, DataType::Int64, vec![batch(), "sequence_length".into()]);
+    let mask = g.input(names::ATTENTION_MASK, DataType::Int64, vec![batch(), "total_sequence_length".into()]);
+
+    // GroupQueryAttention wants the true length of each row minus one, and the total length.
+    let axes1 = g.const_i64("axes_1", &[1], &[1]);
+    let mask_len = g.op1_with("/attn_prep", "ReduceSum", "", &[&mask, &axes1], vec![("keepdims", int(0))]);
+    let one = g.const_i64("one_i64", &[], &[1]);
+    let lens_minus_one = g.op1("/attn_prep", "Sub", &[&mask_len, &one]);
+    let seqlens_k =
+        g.op1_with("/attn_prep", "Cast", "", &[&lens_minus_one], vec![("to", int(DataType::Int32 as usize))]);
+    let mask_shape = g.op1("/attn_prep", "Shape", &[&mask]);
+    let index1 = g.const_i64("index_1", &[], &[1]);
+    let total = g.op1_with("/attn_prep", "Gather", "", &[&mask_shape, &index1], vec![("axis", int(0))]);
+    let total_len = g.op1_with("/attn_prep", "Cast", "", &[&total], vec![("to", int(DataType::Int32 as usize))]);
+
+    let (cos, sin) = rope_tables(config, config.context_length);
+    let half = (config.head_dim / 2) as i64;
+    let cos_cache = g.const_f32("cos_cache", &[config.context_length as i64, half], &cos);
+    let sin_cache = g.const_f32("sin_cache", &[config.context_length as i64, half], &sin);
+
+    let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
+    let embed_table = g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed);
+    let mut residual = g.op1("/embed", "Gather", &[&embed_table, &input_ids]);
+
+    let eps = AttributeValue::Float(config.rms_eps);
+    let first_gamma = fetch(weights, "blk.0.attn_norm.weight", &[hidden])?;
+    let first_gamma = g.const_f32("blk.0.attn_norm.weight", &[hidden as i64], &first_gamma);
+    let mut normed = g.op1_with(
+        "/blk.0/attn_norm",
+        "SimplifiedLayerNormalization",
+        "",
+        &[&residual, &first_gamma],
+        vec![("axis", AttributeValue::Int(-1)), ("epsilon", eps.clone())],
+    );
+
+    for layer in 0..config.layers {
+        let scope = format!("/blk.{layer}");
+        let w = |suffix: &str| format!("blk.{layer}.{suffix}");
+        let project = |g: &mut GraphBuilder, name: &str, n: usize| -> Result<String, ConvertError> {
+            let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
+            let mut out = linear(g, &format!("{scope}/{name}"), &normed, &weight, n, hidden, options);
+            if config.qkv_bias {
+                let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
+                let bias = g.const_f32(&w(&format!("{name}.bias")), &[n as i64], &bias);
+                out = g.op1(&format!("{scope}/{name}"), "Add", &[&out, &bias]);
+            }
+            Ok(out)
+        };
+        let q = project(&mut g, "attn_q", q_dim)?;
+        let k = project(&mut g, "attn_k", kv_dim)?;
+        let v = project(&mut g, "attn_v", kv_dim)?;
+
+        let past_shape = || {
+            vec![
+                batch(),
+                Dim::from(config.kv_heads as i64),
+                "past_sequence_length".into(),
+                Dim::from(config.head_dim as i64),
+            ]
+        };
+        let present_shape = || {
+            vec![
+                batch(),
+                Dim::from(config.kv_heads as i64),
+                "total_sequence_length".into(),
+                Dim::from(config.head_dim as i64),
+            ]
+        };
+        let past_k = g.input(&names::past(layer, "key"), DataType::Float, past_shape());
+        let past_v = g.input(&names::past(layer, "value"), DataType::Float, past_shape());
+        let (present_k, present_v) = (names::present(layer, "key"), names::present(layer, "value"));
+        let attn = format!("{scope}/attn/out");
+        g.op_named(
+            &format!("{scope}/attn/GroupQueryAttention"),
+            "GroupQueryAttention",
+            "com.microsoft",
+            &[&q, &k, &v, &past_k, &past_v, &seqlens_k, &total_len, &cos_cache, &sin_cache],
+            &[&attn, &present_k, &present_v],
+            vec![
+                ("num_heads", int(config.heads)),
+                ("kv_num_heads", int(config.kv_heads)),
+                ("do_rotary", int(1)),
+                ("rotary_interleaved", int(0)),
+                ("scale", AttributeValue::Float(1.0 / (config.head_dim as f32).sqrt())),
+            ],
+        );
+        g.output(&present_k, DataType::Float, present_shape());
+        g.output(&present_v, DataType::Float, present_shape());
+
+        let wo = fetch(weights, &w("attn_output.weight"), &[hidden, q_dim])?;
+        let attn_out = linear(&mut g, &format!("{scope}/attn_output"), &attn, &wo, hidden, q_dim, options);
+
+        // SkipSimplifiedLayerNormalization adds the residual and normalizes in one kernel; its
+        // fourth output is the new residual stream.
+        let ffn_gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
+        let ffn_gamma = g.const_f32(&w("ffn_norm.weight"), &[hidden as i64], &ffn_gamma);
+        let outs = g.op_with(
+            &format!("{scope}/ffn_norm"),
+            "SkipSimplifiedLayerNormalization",
+            "com.microsoft",
+            &[&attn_out, &residual, &ffn_gamma],
+            4,
+            vec![("epsilon", eps.clone())],
+        );
+        let (ffn_in, sum) = (outs[0].clone(), outs[3].clone());
+        residual = sum;
+
+        let gate_w = fetch(weights, &w("ffn_gate.weight"), &[config.intermediate, hidden])?;
+        let up_w = fetch(weights, &w("ffn_up.weight"), &[config.intermediate, hidden])?;
+        let down_w = fetch(weights, &w("ffn_down.weight"), &[hidden, config.intermediate])?;
+        let gate = linear(&mut g, &format!("{scope}/ffn_gate"), &ffn_in, &gate_w, config.intermediate, hidden, options);
+        let up = linear(&mut g, &format!("{scope}/ffn_up"), &ffn_in, &up_w, config.intermediate, hidden, options);
+        let sig = g.op1(&format!("{scope}/mlp"), "Sigmoid", &[&gate]);
+        let silu = g.op1(&format!("{scope}/mlp"), "Mul", &[&gate, &sig]);
+        let act = g.op1(&format!("{scope}/mlp"), "Mul", &[&silu, &up]);
+        let down = linear(&mut g, &format!("{scope}/ffn_down"), &act, &down_w, hidden, config.intermediate, options);
+
+        let (next_gamma_name, next_scope) = if layer + 1 < config.layers {
+            (format!("blk.{}.attn_norm.weight", layer + 1), format!("/blk.{}/attn_norm", layer + 1))
+        } else {
+            ("output_norm.weight".to_owned(), "/output_norm".to_owned())
+        };
+        let gamma = fetch(weights, &next_gamma_name, &[hidden])?;
+        let gamma = g.const_f32(&next_gamma_name, &[hidden as i64], &gamma);
+        let outs = g.op_with(
+            &next_scope,
+            "SkipSimplifiedLayerNormalization",
+            "com.microsoft",
+            &[&down, &residual, &gamma],
+            4,
+            vec![("epsilon", eps.clone())],
+        );
+        normed = outs[0].clone();
+        residual = outs[3].clone();
+    }
+
+    // Only the last position's logits are ever used; computing all of them during a 512-token
+    // prefill would cost more than the rest of the model.
+    let starts = g.const_i64("last_start", &[1], &[-1]);
+    let ends = g.const_i64("last_end", &[1], &[i64::MAX]);
+    let last = g.op1("/lm_head", "Slice", &[&normed, &starts, &ends, &axes1]);
+    let (head_name, head) = if weights.contains("output.weight") {
+        ("output.weight", fetch(weights, "output.weight", &[config.vocab, hidden])?)
+    } else {
+        // Tied embeddings: the output projection is the token embedding matrix.
+        ("token_embd.weight", embed)
+    };
+    let head_scope = format!("/lm_head/{}", head_name.trim_end_matches(".weight"));
+    let logits = linear(&mut g, &head_scope, &last, &head, config.vocab, hidden, options);
+    g.op_named("/lm_head/Identity", "Identity", "", &[&logits], &[names::LOGITS], Vec::new());
+    g.output(names::LOGITS, DataType::Float, vec![batch(), Dim::from(1), Dim::from(config.vocab as i64)]);
+
+    Ok(Model::new(g.finish(), 17).with_opset("com.microsoft", 1))
+}

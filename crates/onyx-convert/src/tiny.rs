@@ -1,0 +1,201 @@
+//! Tiny random-weight Llama models and a plain-Rust reference forward pass.
+//!
+//! Tests build these in process to exercise the graph builders, the runtime and the engine
+//! without downloading anything, and check every graph against [`reference_logits`], which
+//! spells the architecture out in ordinary loops, independent of ONNX.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::ConvertError;
+use crate::llama::{LlamaConfig, Weights};
+
+/// An in-memory weight set.
+pub struct TinyWeights {
+    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    path: PathBuf,
+}
+
+impl Weights for TinyWeights {
+    fn get(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ConvertError> {
+        self.tensors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ConvertError::malformed(&self.path, format!("tensor '{name}' is missing")))
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+
+    fn source(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl TinyWeights {
+    /// Removes a tensor (to test error paths).
+    pub fn remove(&mut self, name: &str) {
+        self.tensors.remove(name);
+    }
+
+    /// Replaces a tensor (to test error paths).
+    pub fn insert(&mut self, name: &str, shape: Vec<usize>, values: Vec<f32>) {
+        self.tensors.insert(name.to_owned(), (shape, values));
+    }
+}
+
+/// A small config: 2 layers, grouped-query attention (4 heads over 2 KV heads), 16-wide heads.
+pub fn tiny_config(qkv_bias: bool) -> LlamaConfig {
+    LlamaConfig {
+        architecture: if qkv_bias { "qwen2".into() } else { "llama".into() },
+        hidden: 64,
+        intermediate: 96,
+        layers: 2,
+        heads: 4,
+        kv_heads: 2,
+        head_dim: 16,
+        vocab: 97,
+        rope_theta: 10000.0,
+        rms_eps: 1e-5,
+        context_length: 128,
+        qkv_bias,
+    }
+}
+
+/// Deterministic xorshift values in `[-scale, scale]`.
+fn random(count: usize, seed: &mut u64, scale: f32) -> Vec<f32> {
+    (0..count)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            ((*seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+/// Random weights for `config`, reproducible from `seed`.
+pub fn tiny_weights(config: &LlamaConfig, seed: u64) -> TinyWeights {
+    let mut state = seed.max(1);
+    let mut tensors = HashMap::new();
+    let (h, q, kv, i) =
+        (config.hidden, config.heads * config.head_dim, config.kv_heads * config.head_dim, config.intermediate);
+    let mut add = |name: String, shape: Vec<usize>, scale: f32, offset: f32| {
+        let count = shape.iter().product();
+        let values = random(count, &mut state, scale).into_iter().map(|v| v + offset).collect();
+        tensors.insert(name, (shape, values));
+    };
+    add("token_embd.weight".into(), vec![config.vocab, h], 1.0, 0.0);
+    for l in 0..config.layers {
+        add(format!("blk.{l}.attn_norm.weight"), vec![h], 0.2, 1.0);
+        add(format!("blk.{l}.attn_q.weight"), vec![q, h], 0.25, 0.0);
+        add(format!("blk.{l}.attn_k.weight"), vec![kv, h], 0.25, 0.0);
+        add(format!("blk.{l}.attn_v.weight"), vec![kv, h], 0.25, 0.0);
+        if config.qkv_bias {
+            add(format!("blk.{l}.attn_q.bias"), vec![q], 0.1, 0.0);
+            add(format!("blk.{l}.attn_k.bias"), vec![kv], 0.1, 0.0);
+            add(format!("blk.{l}.attn_v.bias"), vec![kv], 0.1, 0.0);
+        }
+        add(format!("blk.{l}.attn_output.weight"), vec![h, q], 0.25, 0.0);
+        add(format!("blk.{l}.ffn_norm.weight"), vec![h], 0.2, 1.0);
+        add(format!("blk.{l}.ffn_gate.weight"), vec![i, h], 0.25, 0.0);
+        add(format!("blk.{l}.ffn_up.weight"), vec![i, h], 0.25, 0.0);
+        add(format!("blk.{l}.ffn_down.weight"), vec![h, i], 0.25, 0.0);
+    }
+    add("output_norm.weight".into(), vec![h], 0.2, 1.0);
+    TinyWeights { tensors, path: PathBuf::from("<tiny model>") }
+}
+
+fn rms_norm(x: &[f32], gamma: &[f32], eps: f32) -> Vec<f32> {
+    let mean_square = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv = 1.0 / (mean_square + eps).sqrt();
+    x.iter().zip(gamma).map(|(v, g)| v * inv * g).collect()
+}
+
+/// `x · Wᵀ` for `W` row-major `[n, k]`.
+fn matvec(w: &[f32], x: &[f32], n: usize) -> Vec<f32> {
+    let k = x.len();
+    (0..n).map(|r| w[r * k..(r + 1) * k].iter().zip(x).map(|(a, b)| a * b).sum()).collect()
+}
+
+fn rope(x: &mut [f32], position: usize, config: &LlamaConfig) {
+    let half = config.head_dim / 2;
+    for head in x.chunks_exact_mut(config.head_dim) {
+        for j in 0..half {
+            let inv_freq = f64::from(config.rope_theta).powf(-(2.0 * j as f64) / config.head_dim as f64);
+            let angle = position as f64 * inv_freq;
+            let (cos, sin) = (angle.cos() as f32, angle.sin() as f32);
+            let (a, b) = (head[j], head[j + half]);
+            head[j] = a * cos - b * sin;
+            head[j + half] = b * cos + a * sin;
+        }
+    }
+}
+
+/// The logits after every position of `tokens`, computed with plain loops.
+pub fn reference_logits(
+    config: &LlamaConfig,
+    weights: &dyn Weights,
+    tokens: &[u32],
+) -> Result<Vec<Vec<f32>>, ConvertError> {
+    let get = |name: &str| weights.get(name).map(|(_, v)| v);
+    let embed = get("token_embd.weight")?;
+    let head = if weights.contains("output.weight") { get("output.weight")? } else { embed.clone() };
+    let (h, hd) = (config.hidden, config.head_dim);
+    let group = config.heads / config.kv_heads;
+    let mut keys: Vec<Vec<Vec<f32>>> = vec![Vec::new(); config.layers];
+    let mut values: Vec<Vec<Vec<f32>>> = vec![Vec::new(); config.layers];
+    let mut all_logits = Vec::new();
+    for (pos, &token) in tokens.iter().enumerate() {
+        let row = token as usize;
+        let mut x: Vec<f32> = embed[row * h..(row + 1) * h].to_vec();
+        for l in 0..config.layers {
+            let p = |s: &str| format!("blk.{l}.{s}");
+            let normed = rms_norm(&x, &get(&p("attn_norm.weight"))?, config.rms_eps);
+            let mut q = matvec(&get(&p("attn_q.weight"))?, &normed, config.heads * hd);
+            let mut k = matvec(&get(&p("attn_k.weight"))?, &normed, config.kv_heads * hd);
+            let mut v = matvec(&get(&p("attn_v.weight"))?, &normed, config.kv_heads * hd);
+            if config.qkv_bias {
+                for (t, b) in [(&mut q, "attn_q.bias"), (&mut k, "attn_k.bias"), (&mut v, "attn_v.bias")] {
+                    t.iter_mut().zip(get(&p(b))?).for_each(|(a, b)| *a += b);
+                }
+            }
+            rope(&mut q, pos, config);
+            rope(&mut k, pos, config);
+            keys[l].push(k);
+            values[l].push(v);
+            let mut attn = vec![0f32; config.heads * hd];
+            for head_index in 0..config.heads {
+                let kv_head = head_index / group;
+                let qh = &q[head_index * hd..(head_index + 1) * hd];
+                let scores: Vec<f32> = keys[l]
+                    .iter()
+                    .map(|k| {
+                        k[kv_head * hd..(kv_head + 1) * hd].iter().zip(qh).map(|(a, b)| a * b).sum::<f32>()
+                            / (hd as f32).sqrt()
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+                let total: f32 = exp.iter().sum();
+                for (weight, v) in exp.iter().zip(&values[l]) {
+                    for d in 0..hd {
+                        attn[head_index * hd + d] += weight / total * v[kv_head * hd + d];
+                    }
+                }
+            }
+            let o = matvec(&get(&p("attn_output.weight"))?, &attn, h);
+            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            let normed = rms_norm(&x, &get(&p("ffn_norm.weight"))?, config.rms_eps);
+            let gate = matvec(&get(&p("ffn_gate.weight"))?, &normed, config.intermediate);
+            let up = matvec(&get(&p("ffn_up.weight"))?, &normed, config.intermediate);
+            let act: Vec<f32> = gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+            let down = matvec(&get(&p("ffn_down.weight"))?, &act, h);
+            x.iter_mut().zip(&down).for_each(|(a, b)| *a += b);
+        }
+        let out = rms_norm(&x, &get("output_norm.weight")?, config.rms_eps);
+        all_logits.push(matvec(&head, &out, config.vocab));
+    }
+    Ok(all_logits)
+}
