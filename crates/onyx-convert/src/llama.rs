@@ -386,3 +386,238 @@ pub fn build_cpu(config: &LlamaConfig, weights: &dyn Weights, options: CpuOption
 
     Ok(Model::new(g.finish(), 17).with_opset("com.microsoft", 1))
 }
+
+/// Options of the npu variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NpuOptions {
+    /// KV cache slots: the longest conversation the graph can hold.
+    pub context: usize,
+    /// Tokens per prefill run.
+    pub chunk: usize,
+    /// Weight storage: exact f32, or int8 (per-channel `DequantizeLinear → MatMul`).
+    pub int8: bool,
+}
+
+impl Default for NpuOptions {
+    fn default() -> Self {
+        Self { context: 1024, chunk: 64, int8: true }
+    }
+}
+
+/// Additional names of the npu variant's interface.
+pub mod npu_names {
+    /// Position of each input token, int64 `[1, S]`; also indexes the rotary tables.
+    pub const POSITION_IDS: &str = "position_ids";
+    /// Additive attention bias, f32 `[1, 1, S, context + S]`: 0 where a query may attend, a large
+    /// negative (finite) value elsewhere. The runtime builds it from the cache fill and causality.
+    pub const ATTENTION_BIAS: &str = "attention_bias";
+    /// Which of the S positions to produce logits for, int64 `[1]` (the last real token of a
+    /// partly filled prefill chunk).
+    pub const LAST_INDEX: &str = "last_index";
+}
+
+/// The large negative value masked attention scores get. Finite, because NPUs and fp16 paths
+/// turn `-inf` into NaNs; `-1e4` is far below any real score yet exact in fp16.
+pub const MASKED: f32 = -1.0e4;
+
+/// A weight in npu form: f32, or int8 with one scale per output channel, dequantized in-graph.
+fn npu_weight_t(g: &mut GraphBuilder, name: &str, weight: &[f32], n: usize, k: usize, int8: bool) -> String {
+    if !int8 {
+        return g.const_f32(&format!("{name}_t"), &[k as i64, n as i64], &transpose(weight, n, k));
+    }
+    let q = blockwise::quantize_int8_per_row(weight, n, k);
+    let mut transposed = vec![0i8; n * k];
+    for r in 0..n {
+        for c in 0..k {
+            transposed[c * n + r] = q.values[r * k + c];
+        }
+    }
+    let values = g.initializer(Tensor::i8(format!("{name}_t.int8"), &[k as i64, n as i64], &transposed));
+    let scales = g.const_f32(&format!("{name}_t.scale"), &[n as i64], &q.scales);
+    g.op1_with(&format!("/{name}"), "DequantizeLinear", "", &[&values, &scales], vec![("axis", int(1))])
+}
+
+/// RMS norm from standard ops, keeping every tensor at rank ≤ 4.
+fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &str) -> String {
+    let square = g.op1(scope, "Mul", &[x, x]);
+    let mean = g.op1_with(
+        scope,
+        "ReduceMean",
+        "",
+        &[&square],
+        vec![("axes", AttributeValue::Ints(vec![-1])), ("keepdims", int(1))],
+    );
+    let shifted = g.op1(scope, "Add", &[&mean, eps]);
+    let root = g.op1(scope, "Sqrt", &[&shifted]);
+    let normalized = g.op1(scope, "Div", &[x, &root]);
+    g.op1(scope, "Mul", &[&normalized, gamma])
+}
+
+/// Builds the npu variant for a fixed sequence length `seq` (the prefill chunk, or 1 to
+/// decode): static shapes, standard ONNX ops only, a fixed-size KV cache in, new K/V out.
+pub fn build_npu(
+    config: &LlamaConfig,
+    weights: &dyn Weights,
+    options: NpuOptions,
+    seq: usize,
+) -> Result<Model, ConvertError> {
+    config.validate(weights.source())?;
+    if options.context == 0 || seq == 0 || options.context > config.context_length {
+        return Err(ConvertError::malformed(
+            weights.source(),
+            format!(
+                "npu context {} and sequence {seq} must be positive and the context at most the model's {}",
+                options.context, config.context_length
+            ),
+        ));
+    }
+    let (hidden, hd, c) = (config.hidden, config.head_dim, options.context);
+    let (heads, kv_heads) = (config.heads, config.kv_heads);
+    let group = heads / kv_heads;
+    let fixed = |dims: &[usize]| dims.iter().map(|&d| Dim::from(d as i64)).collect::<Vec<_>>();
+    let mut g = GraphBuilder::new(&format!("onyx_llama_npu_s{seq}"));
+    let input_ids = g.input(names::INPUT_IDS, DataType::Int64, fixed(&[1, seq]));
+    let position_ids = g.input(npu_names::POSITION_IDS, DataType::Int64, fixed(&[1, seq]));
+    let bias = g.input(npu_names::ATTENTION_BIAS, DataType::Float, fixed(&[1, 1, seq, c + seq]));
+    let last_index = g.input(npu_names::LAST_INDEX, DataType::Int64, fixed(&[1]));
+
+    // Full-width rotary tables (each half repeated) so rotation is two multiplies and an add.
+    let (cos_half, sin_half) = rope_tables(config, c);
+    let widen = |half: &[f32]| -> Vec<f32> {
+        half.chunks_exact(hd / 2).flat_map(|row| row.iter().chain(row.iter()).copied()).collect()
+    };
+    let cos_table = g.const_f32("rope_cos", &[c as i64, hd as i64], &widen(&cos_half));
+    let sin_table = g.const_f32("rope_sin", &[c as i64, hd as i64], &widen(&sin_half));
+    let cos = g.op1_with("/rope", "Gather", "", &[&cos_table, &position_ids], vec![("axis", int(0))]);
+    let sin = g.op1_with("/rope", "Gather", "", &[&sin_table, &position_ids], vec![("axis", int(0))]);
+    let rope_shape = g.const_i64("rope_shape", &[4], &[1, 1, seq as i64, hd as i64]);
+    let cos = g.op1("/rope", "Reshape", &[&cos, &rope_shape]);
+    let sin = g.op1("/rope", "Reshape", &[&sin, &rope_shape]);
+    let first_half = (g.const_i64("half_start0", &[1], &[0]), g.const_i64("half_end0", &[1], &[(hd / 2) as i64]));
+    let second_half =
+        (g.const_i64("half_start1", &[1], &[(hd / 2) as i64]), g.const_i64("half_end1", &[1], &[hd as i64]));
+    let axis3 = g.const_i64("axis_3", &[1], &[3]);
+    let rotate = |g: &mut GraphBuilder, scope: &str, x: &str| -> String {
+        let low = g.op1(scope, "Slice", &[x, &first_half.0, &first_half.1, &axis3]);
+        let high = g.op1(scope, "Slice", &[x, &second_half.0, &second_half.1, &axis3]);
+        let neg_high = g.op1(scope, "Neg", &[&high]);
+        let rotated = g.op1_with(scope, "Concat", "", &[&neg_high, &low], vec![("axis", int(3))]);
+        let a = g.op1(scope, "Mul", &[x, &cos]);
+        let b = g.op1(scope, "Mul", &[&rotated, &sin]);
+        g.op1(scope, "Add", &[&a, &b])
+    };
+
+    let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
+    let embed_table = if options.int8 {
+        // Per-row scales: each token's embedding keeps its own range.
+        let q = blockwise::quantize_int8_per_row(&embed, config.vocab, hidden);
+        let values = g.initializer(Tensor::i8("token_embd.int8", &[config.vocab as i64, hidden as i64], &q.values));
+        let scales = g.const_f32("token_embd.scale", &[config.vocab as i64], &q.scales);
+        g.op1_with("/embed", "DequantizeLinear", "", &[&values, &scales], vec![("axis", int(0))])
+    } else {
+        g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed)
+    };
+    let mut x = g.op1_with("/embed", "Gather", "", &[&embed_table, &input_ids], vec![("axis", int(0))]);
+
+    let eps = g.const_f32("rms_eps", &[], &[config.rms_eps]);
+    let scale = g.const_f32("attn_scale", &[], &[1.0 / (hd as f32).sqrt()]);
+    let q_shape = g.const_i64("q_shape", &[4], &[1, seq as i64, heads as i64, hd as i64]);
+    let kv_shape = g.const_i64("kv_shape", &[4], &[1, seq as i64, kv_heads as i64, hd as i64]);
+    let grouped_shape = g.const_i64("grouped_shape", &[4], &[1, kv_heads as i64, (group * seq) as i64, hd as i64]);
+    let heads_shape = g.const_i64("heads_shape", &[4], &[1, heads as i64, seq as i64, hd as i64]);
+    let merged_shape = g.const_i64("merged_shape", &[3], &[1, seq as i64, (heads * hd) as i64]);
+    let tile = g.const_i64("bias_tile", &[4], &[1, 1, group as i64, 1]);
+    // Query heads are laid out kv-head-major, so folding each group of query heads into the
+    // sequence axis lets one MatMul per KV head serve all of its query heads (no rank-5 tensor).
+    let group_bias = g.op1("/attn_prep", "Tile", &[&bias, &tile]);
+
+    for layer in 0..config.layers {
+        let scope = format!("/blk.{layer}");
+        let w = |suffix: &str| format!("blk.{layer}.{suffix}");
+        let gamma = fetch(weights, &w("attn_norm.weight"), &[hidden])?;
+        let gamma = g.const_f32(&w("attn_norm.weight"), &[hidden as i64], &gamma);
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps);
+
+        let project = |g: &mut GraphBuilder, name: &str, n: usize| -> Result<String, ConvertError> {
+            let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
+            let wt = npu_weight_t(g, &w(name), &weight, n, hidden, options.int8);
+            let mut out = g.op1(&format!("{scope}/{name}"), "MatMul", &[&normed, &wt]);
+            if config.qkv_bias {
+                let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
+                let bias = g.const_f32(&w(&format!("{name}.bias")), &[n as i64], &bias);
+                out = g.op1(&format!("{scope}/{name}"), "Add", &[&out, &bias]);
+            }
+            Ok(out)
+        };
+        let q = project(&mut g, "attn_q", heads * hd)?;
+        let k = project(&mut g, "attn_k", kv_heads * hd)?;
+        let v = project(&mut g, "attn_v", kv_heads * hd)?;
+
+        let perm = || vec![("perm", AttributeValue::Ints(vec![0, 2, 1, 3]))];
+        let q = g.op1(&scope, "Reshape", &[&q, &q_shape]);
+        let q = g.op1_with(&scope, "Transpose", "", &[&q], perm());
+        let k = g.op1(&scope, "Reshape", &[&k, &kv_shape]);
+        let k = g.op1_with(&scope, "Transpose", "", &[&k], perm());
+        let v = g.op1(&scope, "Reshape", &[&v, &kv_shape]);
+        let (present_k, present_v) = (names::present(layer, "key"), names::present(layer, "value"));
+        g.op_named(&format!("{scope}/present_v"), "Transpose", "", &[&v], &[&present_v], perm());
+        let q = rotate(&mut g, &format!("{scope}/rope_q"), &q);
+        let k_rotated = rotate(&mut g, &format!("{scope}/rope_k"), &k);
+        g.op_named(&format!("{scope}/present_k"), "Identity", "", &[&k_rotated], &[&present_k], Vec::new());
+        g.output(&present_k, DataType::Float, fixed(&[1, kv_heads, seq, hd]));
+        g.output(&present_v, DataType::Float, fixed(&[1, kv_heads, seq, hd]));
+
+        let past_k = g.input(&names::past(layer, "key"), DataType::Float, fixed(&[1, kv_heads, c, hd]));
+        let past_v = g.input(&names::past(layer, "value"), DataType::Float, fixed(&[1, kv_heads, c, hd]));
+        let keys = g.op1_with(&scope, "Concat", "", &[&past_k, &present_k], vec![("axis", int(2))]);
+        let values = g.op1_with(&scope, "Concat", "", &[&past_v, &present_v], vec![("axis", int(2))]);
+
+        let q = g.op1(&scope, "Mul", &[&q, &scale]);
+        let q = g.op1(&scope, "Reshape", &[&q, &grouped_shape]);
+        let keys_t =
+            g.op1_with(&scope, "Transpose", "", &[&keys], vec![("perm", AttributeValue::Ints(vec![0, 1, 3, 2]))]);
+        let scores = g.op1(&scope, "MatMul", &[&q, &keys_t]);
+        let scores = g.op1(&scope, "Add", &[&scores, &group_bias]);
+        let probs = g.op1_with(&scope, "Softmax", "", &[&scores], vec![("axis", AttributeValue::Int(-1))]);
+        let context = g.op1(&scope, "MatMul", &[&probs, &values]);
+        let context = g.op1(&scope, "Reshape", &[&context, &heads_shape]);
+        let context = g.op1_with(&scope, "Transpose", "", &[&context], perm());
+        let context = g.op1(&scope, "Reshape", &[&context, &merged_shape]);
+
+        let wo = fetch(weights, &w("attn_output.weight"), &[hidden, heads * hd])?;
+        let wo = npu_weight_t(&mut g, &w("attn_output"), &wo, hidden, heads * hd, options.int8);
+        let attn_out = g.op1(&scope, "MatMul", &[&context, &wo]);
+        x = g.op1(&scope, "Add", &[&x, &attn_out]);
+
+        let gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
+        let gamma = g.const_f32(&w("ffn_norm.weight"), &[hidden as i64], &gamma);
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps);
+        let mlp = |g: &mut GraphBuilder, name: &str, input: &str, n: usize, k: usize| -> Result<String, ConvertError> {
+            let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, k])?;
+            let wt = npu_weight_t(g, &w(name), &weight, n, k, options.int8);
+            Ok(g.op1(&format!("{scope}/{name}"), "MatMul", &[input, &wt]))
+        };
+        let gate = mlp(&mut g, "ffn_gate", &normed, config.intermediate, hidden)?;
+        let up = mlp(&mut g, "ffn_up", &normed, config.intermediate, hidden)?;
+        let sig = g.op1(&format!("{scope}/mlp"), "Sigmoid", &[&gate]);
+        let silu = g.op1(&format!("{scope}/mlp"), "Mul", &[&gate, &sig]);
+        let act = g.op1(&format!("{scope}/mlp"), "Mul", &[&silu, &up]);
+        let down = mlp(&mut g, "ffn_down", &act, hidden, config.intermediate)?;
+        x = g.op1(&format!("{scope}/mlp"), "Add", &[&x, &down]);
+    }
+
+    let gamma = fetch(weights, "output_norm.weight", &[hidden])?;
+    let gamma = g.const_f32("output_norm.weight", &[hidden as i64], &gamma);
+    let normed = npu_rms_norm(&mut g, "/output_norm", &x, &gamma, &eps);
+    let last = g.op1_with("/lm_head", "Gather", "", &[&normed, &last_index], vec![("axis", int(1))]);
+    let head = if weights.contains("output.weight") {
+        fetch(weights, "output.weight", &[config.vocab, hidden])?
+    } else {
+        embed
+    };
+    let head_t = npu_weight_t(&mut g, "lm_head", &head, config.vocab, hidden, options.int8);
+    g.op_named("/lm_head/MatMul", "MatMul", "", &[&last, &head_t], &[names::LOGITS], Vec::new());
+    g.output(names::LOGITS, DataType::Float, fixed(&[1, 1, config.vocab]));
+
+    Ok(Model::new(g.finish(), 17))
+}

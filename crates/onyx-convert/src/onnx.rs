@@ -83,8 +83,22 @@ pub struct Tensor {
     pub data_type: DataType,
     /// Dimensions; empty for a scalar.
     pub dims: Vec<i64>,
-    /// Little-endian element bytes, as ONNX's `raw_data` requires.
+    /// Little-endian element bytes, as ONNX's `raw_data` requires. Empty when `external` is set.
     pub raw: Vec<u8>,
+    /// Where the bytes live when they are stored outside the model file.
+    pub external: Option<ExternalData>,
+}
+
+/// A tensor's bytes in a separate data file (ONNX "external data"), so that several graphs can
+/// share one copy of the weights and a model can pass protobuf's 2 GB limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalData {
+    /// Data file name, relative to the model file.
+    pub location: String,
+    /// Byte offset in the data file.
+    pub offset: u64,
+    /// Byte length.
+    pub length: u64,
 }
 
 impl Tensor {
@@ -92,18 +106,18 @@ impl Tensor {
     /// does not re-check, so builders check at construction instead.
     pub fn f32(name: impl Into<String>, dims: &[i64], values: &[f32]) -> Self {
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { name: name.into(), data_type: DataType::Float, dims: dims.to_vec(), raw }
+        Self { name: name.into(), data_type: DataType::Float, dims: dims.to_vec(), raw, external: None }
     }
 
     /// An i64 tensor (shapes, axes, indices).
     pub fn i64(name: impl Into<String>, dims: &[i64], values: &[i64]) -> Self {
         let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { name: name.into(), data_type: DataType::Int64, dims: dims.to_vec(), raw }
+        Self { name: name.into(), data_type: DataType::Int64, dims: dims.to_vec(), raw, external: None }
     }
 
     /// A tensor from already-encoded little-endian bytes.
     pub fn raw(name: impl Into<String>, data_type: DataType, dims: &[i64], raw: Vec<u8>) -> Self {
-        Self { name: name.into(), data_type, dims: dims.to_vec(), raw }
+        Self { name: name.into(), data_type, dims: dims.to_vec(), raw, external: None }
     }
 
     /// A uint8 tensor (packed 4-bit weights, zero points).
@@ -316,7 +330,57 @@ fn encode_tensor(out: &mut Writer, tensor: &Tensor) {
     out.packed_ints(1, &tensor.dims); // dims
     out.int(2, tensor.data_type as i64); // data_type
     out.string(8, &tensor.name); // name
-    out.len_delimited(9, &tensor.raw); // raw_data
+    match &tensor.external {
+        None => out.len_delimited(9, &tensor.raw), // raw_data
+        Some(external) => {
+            for (key, value) in [
+                ("location", external.location.clone()),
+                ("offset", external.offset.to_string()),
+                ("length", external.length.to_string()),
+            ] {
+                out.message(13, |entry| {
+                    // external_data: StringStringEntryProto
+                    entry.string(1, key);
+                    entry.string(2, &value);
+                });
+            }
+            out.int(14, 1); // data_location: EXTERNAL
+        }
+    }
+}
+
+/// Moves every initializer of at least `threshold` bytes out of `models` into one data blob,
+/// each tensor stored once even when several graphs hold it under the same name (the npu
+/// variant's prefill and decode graphs share their weights this way). Offsets are aligned to
+/// 4 KiB so ONNX Runtime can memory-map the file. Returns the blob to write as `location`.
+pub fn externalize(models: &mut [&mut Model], location: &str, threshold: usize) -> Vec<u8> {
+    const ALIGN: usize = 4096;
+    let mut blob: Vec<u8> = Vec::new();
+    let mut placed: std::collections::HashMap<String, ExternalData> = std::collections::HashMap::new();
+    for model in models.iter_mut() {
+        for tensor in &mut model.graph.initializers {
+            if tensor.external.is_some() || tensor.raw.len() < threshold {
+                continue;
+            }
+            let external = match placed.get(&tensor.name) {
+                Some(existing) if existing.length == tensor.raw.len() as u64 => existing.clone(),
+                _ => {
+                    blob.resize(blob.len().next_multiple_of(ALIGN), 0);
+                    let external = ExternalData {
+                        location: location.to_owned(),
+                        offset: blob.len() as u64,
+                        length: tensor.raw.len() as u64,
+                    };
+                    blob.extend_from_slice(&tensor.raw);
+                    placed.insert(tensor.name.clone(), external.clone());
+                    external
+                }
+            };
+            tensor.raw = Vec::new();
+            tensor.external = Some(external);
+        }
+    }
+    blob
 }
 
 fn encode_value_info(out: &mut Writer, info: &ValueInfo) {

@@ -83,6 +83,10 @@ pub struct SessionRequest<'a> {
     pub intra_threads: Option<usize>,
     /// Further EP options as `("<EP name>.<key>", value)`; each reaches only the EP it names.
     pub ep_options: Vec<(String, String)>,
+    /// ORT graph optimization level; `None` keeps ORT's default (all). Lower levels matter for
+    /// checking a graph's own numerics: at full optimization the CPU EP rewrites
+    /// `DequantizeLinear → MatMul` into a matmul that also quantizes the activations.
+    pub optimization_level: Option<ort::session::builder::GraphOptimizationLevel>,
 }
 
 impl<'a> SessionRequest<'a> {
@@ -96,6 +100,7 @@ impl<'a> SessionRequest<'a> {
             compile_cache: None,
             intra_threads: None,
             ep_options: Vec::new(),
+            optimization_level: None,
         }
     }
 }
@@ -270,6 +275,9 @@ impl Runtime {
         }
         if let Some(threads) = request.intra_threads {
             builder = builder.with_intra_threads(threads).map_err(|e| e.to_string())?;
+        }
+        if let Some(level) = request.optimization_level {
+            builder = builder.with_optimization_level(level).map_err(|e| e.to_string())?;
         }
         // `with_devices` hands each EP only the options prefixed with its name, so QNN options
         // are harmless on other devices and the list can be passed whole.
