@@ -8,12 +8,21 @@
 //!   Onyx emits (models, graphs, nodes, attributes, tensors, value infos).
 //! - [`probe`] builds the tiny model `onyx doctor` uses to prove a provider really runs a graph.
 
+pub mod bert;
 pub mod blockwise;
+pub mod chat;
 pub mod error;
+pub mod gguf;
+pub mod gguf_llama;
 pub mod graph;
+pub mod hf;
 pub mod llama;
 pub mod onnx;
+pub mod package;
 pub mod probe;
+pub mod quant;
+pub mod safetensors;
 pub mod tiny;
+pub mod tokenizer;
 
 pub use error::ConvertError;

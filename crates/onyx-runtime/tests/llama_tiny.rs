@@ -2,76 +2,25 @@
 //! checked against the plain-Rust reference forward pass: prefill, then decode steps that feed
 //! the KV cache back in.
 
-use std::borrow::Cow;
+mod common;
 
-use onyx_convert::llama::{self, CpuOptions, LlamaConfig, WeightFormat, names};
+use common::{CacheShape, CpuDecoder, NpuDecoder, argmax, cpu_session, max_abs_diff};
+use onyx_convert::llama::{self, CpuOptions, LlamaConfig, WeightFormat};
 use onyx_convert::tiny;
+use onyx_runtime::ModelSource;
+use onyx_runtime::ort::session::Session;
 use onyx_runtime::ort::session::builder::GraphOptimizationLevel;
-use onyx_runtime::ort::session::{Session, SessionInputValue};
-use onyx_runtime::ort::value::Tensor;
-use onyx_runtime::{ModelSource, ProviderChoice, Runtime, RuntimeConfig, SessionRequest};
 
 fn session(model: &[u8]) -> Session {
-    session_at(model, None)
+    cpu_session(ModelSource::Bytes(model), None)
 }
 
 fn session_at(model: &[u8], level: Option<GraphOptimizationLevel>) -> Session {
-    let runtime = Runtime::init(&RuntimeConfig::default()).unwrap_or_else(|e| panic!("run scripts/setup.sh: {e}"));
-    let mut request = SessionRequest::new(ModelSource::Bytes(model), ProviderChoice::Cpu);
-    request.optimization_level = level;
-    runtime.build_session(&request).expect("cpu session").session
+    cpu_session(ModelSource::Bytes(model), level)
 }
 
-/// Runs one step: `tokens` after `past` cached positions. Returns the last logits and the new
-/// cache (one (key, value) pair of flat buffers per layer).
-fn step(
-    session: &mut Session,
-    config: &LlamaConfig,
-    tokens: &[u32],
-    past: &[(Vec<f32>, Vec<f32>)],
-    past_len: usize,
-) -> (Vec<f32>, Vec<(Vec<f32>, Vec<f32>)>) {
-    let total = past_len + tokens.len();
-    let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::new();
-    let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
-    inputs.push((names::INPUT_IDS.into(), Tensor::from_array(([1, tokens.len()], ids)).expect("ids").into()));
-    inputs.push((
-        names::ATTENTION_MASK.into(),
-        Tensor::from_array(([1, total], vec![1i64; total])).expect("mask").into(),
-    ));
-    for (layer, (k, v)) in past.iter().enumerate() {
-        let shape = [1, config.kv_heads, past_len, config.head_dim];
-        inputs.push((names::past(layer, "key").into(), Tensor::from_array((shape, k.clone())).expect("k").into()));
-        inputs.push((names::past(layer, "value").into(), Tensor::from_array((shape, v.clone())).expect("v").into()));
-    }
-    let outputs = session.run(inputs).expect("run");
-    let logits: Vec<f32> = outputs[names::LOGITS].try_extract_array::<f32>().expect("logits").iter().copied().collect();
-    let presents = (0..config.layers)
-        .map(|layer| {
-            let get = |kind: &str| -> Vec<f32> {
-                let array = outputs[names::present(layer, kind).as_str()].try_extract_array::<f32>().expect("present");
-                assert_eq!(array.shape(), [1, config.kv_heads, total, config.head_dim]);
-                array.iter().copied().collect()
-            };
-            (get("key"), get("value"))
-        })
-        .collect();
-    (logits, presents)
-}
-
-fn argmax(values: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+fn shape(config: &LlamaConfig) -> CacheShape {
+    CacheShape { layers: config.layers, kv_heads: config.kv_heads, head_dim: config.head_dim }
 }
 
 /// Prefills `prompt`, then decodes `steps` greedy tokens; at every step compares ORT's logits
@@ -87,11 +36,10 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
         WeightFormat::Exact => weights,
         WeightFormat::Int4 => as_stored_in_int4(&config, weights),
     };
-    let mut session = session(&model);
+    let mut decoder = CpuDecoder::new(session(&model), shape(&config));
 
     let mut tokens: Vec<u32> = vec![5, 17, 42, 3, 88, 1];
-    let empty = vec![(Vec::new(), Vec::new()); config.layers];
-    let (mut logits, mut cache) = step(&mut session, &config, &tokens, &empty, 0);
+    let mut logits = decoder.feed(&tokens);
     let mut worst = 0f32;
     for _ in 0..=steps {
         let reference = tiny::reference_logits(&config, &weights, &tokens).expect("reference");
@@ -103,9 +51,8 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
             assert_eq!(argmax(&logits), argmax(expected));
         }
         let next = argmax(&logits);
-        let past_len = tokens.len();
         tokens.push(next);
-        (logits, cache) = step(&mut session, &config, &[next], &cache, past_len);
+        logits = decoder.feed(&[next]);
     }
     worst
 }
@@ -160,78 +107,6 @@ fn int4_fast_path_stays_close_to_the_reference() {
     println!("int4 (int8 compute) llama: max |Δlogit| = {worst:e}");
 }
 
-/// Drives the npu graphs the way the engine will: a fixed-size cache the caller owns, prefill in
-/// padded chunks, then single-token steps, with the additive bias built from the cache fill.
-struct NpuDriver {
-    prefill: Session,
-    decode: Session,
-    config: LlamaConfig,
-    context: usize,
-    chunk: usize,
-    cache: Vec<(Vec<f32>, Vec<f32>)>,
-    filled: usize,
-}
-
-impl NpuDriver {
-    fn run(&mut self, tokens: &[u32]) -> Vec<f32> {
-        let seq = if tokens.len() == 1 { 1 } else { self.chunk };
-        assert!(tokens.len() <= seq && self.filled + tokens.len() <= self.context);
-        let (c, kv, hd) = (self.context, self.config.kv_heads, self.config.head_dim);
-        let mut ids = vec![0i64; seq];
-        let mut positions = vec![0i64; seq];
-        let mut bias = vec![llama::MASKED; seq * (c + seq)];
-        for i in 0..seq {
-            ids[i] = tokens.get(i).map_or(0, |&t| i64::from(t));
-            positions[i] = (self.filled + i).min(c - 1) as i64;
-            let row = &mut bias[i * (c + seq)..(i + 1) * (c + seq)];
-            row[..self.filled].fill(0.0);
-            for j in 0..=i.min(tokens.len().saturating_sub(1)) {
-                row[c + j] = 0.0;
-            }
-        }
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
-            (names::INPUT_IDS.into(), Tensor::from_array(([1, seq], ids)).expect("ids").into()),
-            (llama::npu_names::POSITION_IDS.into(), Tensor::from_array(([1, seq], positions)).expect("pos").into()),
-            (
-                llama::npu_names::ATTENTION_BIAS.into(),
-                Tensor::from_array(([1, 1, seq, c + seq], bias)).expect("bias").into(),
-            ),
-            (
-                llama::npu_names::LAST_INDEX.into(),
-                Tensor::from_array(([1], vec![tokens.len() as i64 - 1])).expect("last").into(),
-            ),
-        ];
-        for (layer, (k, v)) in self.cache.iter().enumerate() {
-            inputs.push((
-                names::past(layer, "key").into(),
-                Tensor::from_array(([1, kv, c, hd], k.clone())).expect("k").into(),
-            ));
-            inputs.push((
-                names::past(layer, "value").into(),
-                Tensor::from_array(([1, kv, c, hd], v.clone())).expect("v").into(),
-            ));
-        }
-        let session = if seq == 1 { &mut self.decode } else { &mut self.prefill };
-        let outputs = session.run(inputs).expect("npu run");
-        let logits = outputs[names::LOGITS].try_extract_array::<f32>().expect("logits").iter().copied().collect();
-        for (layer, (k_cache, v_cache)) in self.cache.iter_mut().enumerate() {
-            for (kind, cache) in [("key", k_cache), ("value", v_cache)] {
-                let new = outputs[names::present(layer, kind).as_str()].try_extract_array::<f32>().expect("present");
-                assert_eq!(new.shape(), [1, kv, seq, hd]);
-                let new: Vec<f32> = new.iter().copied().collect();
-                for head in 0..kv {
-                    for t in 0..tokens.len() {
-                        let src = &new[(head * seq + t) * hd..][..hd];
-                        cache[(head * c + self.filled + t) * hd..][..hd].copy_from_slice(src);
-                    }
-                }
-            }
-        }
-        self.filled += tokens.len();
-        logits
-    }
-}
-
 /// The weights as the int8 npu graph stores them (per-output-channel int8, embedding per row).
 fn as_stored_in_int8(config: &LlamaConfig, mut weights: tiny::TinyWeights) -> tiny::TinyWeights {
     use onyx_convert::blockwise::quantize_int8_per_row;
@@ -264,21 +139,16 @@ fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, t
     let decode = llama::build_npu(&config, &weights, options, 1).expect("decode graph").encode();
     // As for int4: compare with the values the graph holds, to pin the graph, not the rounding.
     let weights = if int8 { as_stored_in_int8(&config, weights) } else { weights };
-    let layers = config.layers;
-    let cache_len = config.kv_heads * options.context * config.head_dim;
-    let mut driver = NpuDriver {
-        prefill: session_at(&prefill, level),
-        decode: session_at(&decode, level),
-        config: config.clone(),
-        context: options.context,
-        chunk: options.chunk,
-        cache: vec![(vec![0.0; cache_len], vec![0.0; cache_len]); layers],
-        filled: 0,
-    };
+    let mut driver = NpuDecoder::new(
+        session_at(&prefill, level),
+        session_at(&decode, level),
+        shape(&config),
+        options.context,
+        options.chunk,
+    );
     // Six prompt tokens: one full chunk of four, then a padded chunk of two.
     let mut tokens: Vec<u32> = vec![5, 17, 42, 3, 88, 1];
-    driver.run(&tokens[..4]);
-    let mut logits = driver.run(&tokens[4..]);
+    let mut logits = driver.feed(&tokens);
     let mut worst = 0f32;
     for _ in 0..4 {
         let reference = tiny::reference_logits(&config, &weights, &tokens).expect("reference");
@@ -287,7 +157,7 @@ fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, t
         assert!(diff <= tolerance, "npu (int8 {int8}): logits differ by {diff} after {} tokens", tokens.len());
         let next = argmax(&logits);
         tokens.push(next);
-        logits = driver.run(&[next]);
+        logits = driver.feed(&[next]);
     }
     worst
 }

@@ -1,0 +1,965 @@
+//! BERT sentence-embedding models (all-MiniLM-L6-v2 and its relatives) as Onyx model packages.
+//!
+//! What flows in: a Hugging Face folder (`config.json`, safetensors weights, `tokenizer.json`,
+//! optionally the sentence-transformers files). What flows out: a package folder with one ONNX
+//! graph per [`Target`], the tokenizer files and `onyx-model.json`.
+//!
+//! The graph does the whole sentence-transformers pipeline, so the engine only tokenizes and
+//! reads one vector back: embeddings, the encoder layers, mean pooling under the attention mask
+//! and L2 normalisation. It uses standard opset-17 operators only, with tensors of rank four at
+//! most, because NPU compilers (QNN, OpenVINO) take nothing else. The `npu` graph is fully
+//! static (batch 1, [`NPU_SEQUENCE`] tokens, padded); the `cpu` graph has dynamic batch and
+//! sequence dimensions.
+//!
+//! Int8 builds quantize the six matrices of each layer weight-only, symmetric, one scale per
+//! output channel, as `DequantizeLinear → MatMul`: every EP runs that pattern, NPUs included,
+//! whereas `DynamicQuantizeLinear` needs a dynamic-range op most NPUs lack. Embedding tables and
+//! LayerNorms stay fp32: they are a small share of the compute and quantizing them costs accuracy.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ConvertError;
+use crate::graph;
+use crate::hf::{self, BertConfig, Pooling, Prefixes, RawConfig, SentenceTransformers};
+use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
+use crate::safetensors::{Dtype, SafeTensors};
+
+/// Token ids, int64 `[batch, sequence]`.
+pub const INPUT_IDS: &str = "input_ids";
+/// 1 for real tokens, 0 for padding, int64 `[batch, sequence]`.
+pub const ATTENTION_MASK: &str = "attention_mask";
+/// Segment ids (all 0 for single texts), int64 `[batch, sequence]`.
+pub const TOKEN_TYPE_IDS: &str = "token_type_ids";
+/// The pooled, unit-length embedding, float `[batch, hidden]`.
+pub const SENTENCE_EMBEDDING: &str = "sentence_embedding";
+/// The last layer's token vectors, float `[batch, sequence, hidden]`; free, since pooling needs
+/// them anyway, and useful for late-interaction search.
+pub const TOKEN_EMBEDDINGS: &str = "token_embeddings";
+
+/// The package manifest's file name.
+pub const MANIFEST_FILE: &str = "onyx-model.json";
+/// The manifest format this module writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Sequence length of the static `npu` graph (shorter texts are padded, longer ones truncated):
+/// all-MiniLM-L6-v2's trained `max_seq_length`, and long enough for typical search chunks.
+pub const NPU_SEQUENCE: usize = 256;
+/// Batch size of the static `npu` graph.
+pub const NPU_BATCH: usize = 1;
+
+/// The additive attention bias for padding. Finite on purpose: a row whose keys are all padding
+/// (the padded query rows of the static graph) must give a harmless softmax, not NaN, and fp16
+/// NPUs cannot hold -inf arithmetic safely. `exp(-10000)` is exactly 0 in f32 either way.
+const MASK_BIAS: f32 = -10_000.0;
+/// sentence-transformers clamps the token count and the norm with these to avoid dividing by 0.
+const MIN_TOKEN_COUNT: f32 = 1e-9;
+const MIN_NORM: f32 = 1e-12;
+/// ONNX files are single protobuf messages, which cannot exceed 2 GiB.
+const PROTOBUF_LIMIT: usize = 2 * 1024 * 1024 * 1024 - 1;
+const OPSET: i64 = 17;
+
+/// The device class a graph is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// ORT's CPU EP (and GPUs): dynamic shapes.
+    Cpu,
+    /// NPUs: static shapes and standard operators only.
+    Npu,
+}
+
+impl Target {
+    /// The lowercase name used in manifests and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Cpu => "cpu",
+            Target::Npu => "npu",
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Weight precision of a build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// The checkpoint's weights as f32, exactly.
+    Fp32,
+    /// Half-precision weights (not built for BERT yet).
+    Fp16,
+    /// Weight-only int8, per output channel.
+    Int8,
+    /// Weight-only int4 (not built for BERT yet).
+    Int4,
+}
+
+impl Precision {
+    /// The lowercase name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Int8 => "int8",
+            Precision::Int4 => "int4",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `onyx-model.json` for an embedding package.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbeddingManifest {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Always `embedding`.
+    pub kind: String,
+    /// Always `bert` here.
+    pub architecture: String,
+    /// The weights the package was built from.
+    pub source: SourceInfo,
+    /// The most tokens one input may have; the tokenizer truncates to it.
+    pub context_length: usize,
+    /// Embedding width.
+    pub dim: usize,
+    /// How token vectors are pooled (inside the graph).
+    pub pooling: Pooling,
+    /// Whether the graph's output is unit-length.
+    pub normalize: bool,
+    /// Prompts to put before queries and documents, when the model was trained with them.
+    #[serde(default, skip_serializing_if = "Prefixes::is_empty")]
+    pub prefixes: Prefixes,
+    /// One graph per target.
+    pub variants: Vec<Variant>,
+}
+
+/// The checkpoint a package came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceInfo {
+    /// File name inside the source folder: the safetensors file, or the shard index.
+    pub file: String,
+    /// Lowercase hex SHA-256 of that file.
+    pub sha256: String,
+    /// For sharded checkpoints, every shard and its hash (the index alone does not pin weights).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<SourceFile>,
+}
+
+/// One source file and its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceFile {
+    /// File name.
+    pub file: String,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// One graph in a package.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    /// The device class it was built for.
+    pub target: Target,
+    /// The `.onnx` file, relative to the package folder.
+    pub file: String,
+    /// Weight precision.
+    pub precision: Precision,
+    /// Dynamic or static input shapes.
+    pub shapes: Shapes,
+    /// Graph input names, in order.
+    pub inputs: Vec<String>,
+    /// Graph output names, in order.
+    pub outputs: Vec<String>,
+}
+
+/// A graph's input shapes: `{"dynamic": true}` or `{"static": {"batch": 1, "sequence": 256}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ShapesRepr", try_from = "ShapesRepr")]
+pub enum Shapes {
+    /// Any batch size and sequence length.
+    Dynamic,
+    /// Exactly this batch size and sequence length; inputs are padded to it.
+    Static {
+        /// Batch size.
+        batch: usize,
+        /// Sequence length.
+        sequence: usize,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct ShapesRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dynamic: Option<bool>,
+    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
+    fixed: Option<StaticShape>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StaticShape {
+    batch: usize,
+    sequence: usize,
+}
+
+impl From<Shapes> for ShapesRepr {
+    fn from(shapes: Shapes) -> Self {
+        match shapes {
+            Shapes::Dynamic => ShapesRepr { dynamic: Some(true), fixed: None },
+            Shapes::Static { batch, sequence } => {
+                ShapesRepr { dynamic: None, fixed: Some(StaticShape { batch, sequence }) }
+            }
+        }
+    }
+}
+
+impl TryFrom<ShapesRepr> for Shapes {
+    type Error = String;
+
+    fn try_from(repr: ShapesRepr) -> Result<Self, Self::Error> {
+        match (repr.dynamic, repr.fixed) {
+            (Some(true), None) => Ok(Shapes::Dynamic),
+            (None | Some(false), Some(StaticShape { batch, sequence })) => Ok(Shapes::Static { batch, sequence }),
+            _ => Err("shapes must be {\"dynamic\": true} or {\"static\": {\"batch\", \"sequence\"}}".to_owned()),
+        }
+    }
+}
+
+/// What [`convert_embedding`] wrote.
+#[derive(Clone, Debug)]
+pub struct PackageSummary {
+    /// The package folder.
+    pub dir: PathBuf,
+    /// Its manifest, as written.
+    pub manifest: EmbeddingManifest,
+}
+
+/// A BERT checkpoint folder, opened and fully checked: config values, every tensor's presence,
+/// dtype and shape. Building from it can then only fail on I/O.
+#[derive(Debug)]
+pub struct BertSource {
+    dir: PathBuf,
+    config_path: PathBuf,
+    config: BertConfig,
+    sentence_transformers: Option<SentenceTransformers>,
+    weights: SafeTensors,
+    /// `""` for `BertModel` checkpoints, `"bert."` for ones saved from a task head.
+    prefix: &'static str,
+}
+
+impl BertSource {
+    /// Opens and checks the checkpoint in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ConvertError> {
+        let config_path = dir.join(hf::CONFIG_FILE);
+        let config = RawConfig::read(&config_path)?.bert(&config_path)?;
+        if config.hidden_act != "gelu" {
+            // BERT's "gelu" is the exact, erf-based one; tanh approximations are other models.
+            return Err(ConvertError::unsupported(&config_path, format!("hidden_act '{}'", config.hidden_act)));
+        }
+        let sentence_transformers = SentenceTransformers::detect(dir)?;
+        if let Some(st) = &sentence_transformers
+            && st.pooling != Pooling::Mean
+        {
+            return Err(ConvertError::unsupported(
+                dir.join("modules.json"),
+                format!("pooling {:?}; only mean pooling is built", st.pooling),
+            ));
+        }
+        let weights = SafeTensors::open(dir)?;
+        let prefix = ["", "bert."]
+            .into_iter()
+            .find(|p| weights.contains(&format!("{p}embeddings.word_embeddings.weight")))
+            .ok_or_else(|| {
+                ConvertError::malformed(
+                    weights.source(),
+                    "tensor 'embeddings.word_embeddings.weight' is missing (also looked for \
+                     'bert.embeddings.word_embeddings.weight')",
+                )
+            })?;
+        let source = Self { dir: dir.to_path_buf(), config_path, config, sentence_transformers, weights, prefix };
+        for (name, shape) in source.expected_tensors() {
+            source.check_tensor(&name, &shape)?;
+        }
+        Ok(source)
+    }
+
+    /// The validated config.
+    pub fn config(&self) -> &BertConfig {
+        &self.config
+    }
+
+    /// The sentence-transformers settings, if the folder has them.
+    pub fn sentence_transformers(&self) -> Option<&SentenceTransformers> {
+        self.sentence_transformers.as_ref()
+    }
+
+    /// The longest input, in tokens: the sentence-transformers `max_seq_length` when given
+    /// (models are trained and evaluated at it), never more than the position table.
+    pub fn context_length(&self) -> usize {
+        let trained = self.sentence_transformers.as_ref().and_then(|st| st.max_seq_length);
+        trained.unwrap_or(self.config.max_position_embeddings).min(self.config.max_position_embeddings)
+    }
+
+    /// Sequence length of the static `npu` graph.
+    pub fn npu_sequence(&self) -> usize {
+        NPU_SEQUENCE.min(self.context_length())
+    }
+
+    /// Builds the ONNX model for `target` at `precision`, before encoding, so callers (and tests)
+    /// can inspect its nodes and value infos.
+    pub fn build(&self, target: Target, precision: Precision) -> Result<Model, ConvertError> {
+        check_precision(&self.dir, precision)?;
+        BertGraph::new(self, target, precision).build()
+    }
+
+    /// Every tensor the graph reads, with the shape the config implies.
+    fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {
+        let c = &self.config;
+        let (h, i) = (c.hidden_size, c.intermediate_size);
+        let mut out = vec![
+            ("embeddings.word_embeddings.weight".to_owned(), vec![c.vocab_size, h]),
+            ("embeddings.position_embeddings.weight".to_owned(), vec![c.max_position_embeddings, h]),
+            ("embeddings.token_type_embeddings.weight".to_owned(), vec![c.type_vocab_size, h]),
+            ("embeddings.LayerNorm.weight".to_owned(), vec![h]),
+            ("embeddings.LayerNorm.bias".to_owned(), vec![h]),
+        ];
+        for layer in 0..c.num_hidden_layers {
+            let p = format!("encoder.layer.{layer}.");
+            for (name, shape) in [
+                ("attention.self.query.weight", vec![h, h]),
+                ("attention.self.query.bias", vec![h]),
+                ("attention.self.key.weight", vec![h, h]),
+                ("attention.self.key.bias", vec![h]),
+                ("attention.self.value.weight", vec![h, h]),
+                ("attention.self.value.bias", vec![h]),
+                ("attention.output.dense.weight", vec![h, h]),
+                ("attention.output.dense.bias", vec![h]),
+                ("attention.output.LayerNorm.weight", vec![h]),
+                ("attention.output.LayerNorm.bias", vec![h]),
+                ("intermediate.dense.weight", vec![i, h]),
+                ("intermediate.dense.bias", vec![i]),
+                ("output.dense.weight", vec![h, i]),
+                ("output.dense.bias", vec![h]),
+                ("output.LayerNorm.weight", vec![h]),
+                ("output.LayerNorm.bias", vec![h]),
+            ] {
+                out.push((format!("{p}{name}"), shape));
+            }
+        }
+        out
+    }
+
+    /// The checkpoint's name for `name`: with the model prefix, and with the TF-era
+    /// `gamma`/`beta` LayerNorm names that older checkpoints still carry.
+    fn resolve(&self, name: &str) -> String {
+        let full = format!("{}{name}", self.prefix);
+        if self.weights.contains(&full) {
+            return full;
+        }
+        let legacy = full
+            .strip_suffix("LayerNorm.weight")
+            .map(|s| format!("{s}LayerNorm.gamma"))
+            .or_else(|| full.strip_suffix("LayerNorm.bias").map(|s| format!("{s}LayerNorm.beta")));
+        legacy.filter(|l| self.weights.contains(l)).unwrap_or(full)
+    }
+
+    fn check_tensor(&self, name: &str, expected: &[usize]) -> Result<(), ConvertError> {
+        let full = self.resolve(name);
+        let (Some(shape), Some(dtype), Some(file)) =
+            (self.weights.shape(&full), self.weights.dtype(&full), self.weights.file_of(&full))
+        else {
+            return Err(ConvertError::malformed(self.weights.source(), format!("tensor '{full}' is missing")));
+        };
+        if matches!(dtype, Dtype::Other(_)) {
+            return Err(ConvertError::unsupported(
+                file,
+                format!("tensor '{full}' has dtype {dtype}; only F32, F16 and BF16 weights are converted"),
+            ));
+        }
+        if shape != expected {
+            return Err(ConvertError::malformed(
+                file,
+                format!("tensor '{full}' has shape {shape:?}, but {} implies {expected:?}", self.config_path.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads a checked tensor as f32.
+    fn weight(&self, name: &str) -> Result<Vec<f32>, ConvertError> {
+        Ok(self.weights.to_f32(&self.resolve(name))?.1)
+    }
+}
+
+/// Builds the ONNX model for one target; see [`BertSource::build`].
+pub fn build_model(src_dir: &Path, target: Target, precision: Precision) -> Result<Model, ConvertError> {
+    BertSource::open(src_dir)?.build(target, precision)
+}
+
+fn check_precision(src_dir: &Path, precision: Precision) -> Result<(), ConvertError> {
+    match precision {
+        Precision::Fp32 | Precision::Int8 => Ok(()),
+        Precision::Fp16 | Precision::Int4 => Err(ConvertError::unsupported(
+            src_dir,
+            format!("precision {precision} for BERT embedding models (fp32 and int8 are built)"),
+        )),
+    }
+}
+
+/// Builds one graph from a checked [`BertSource`]. Node names are `{scope}/{op}_{n}` (from the
+/// shared [`graph::GraphBuilder`]), with scopes that follow the checkpoint's tensor names so a
+/// placement report points straight at the layer.
+struct BertGraph<'a> {
+    source: &'a BertSource,
+    target: Target,
+    precision: Precision,
+    graph: graph::GraphBuilder,
+}
+
+impl<'a> BertGraph<'a> {
+    fn new(source: &'a BertSource, target: Target, precision: Precision) -> Self {
+        let graph = graph::GraphBuilder::new(&format!("onyx_bert_embedding_{target}"));
+        Self { source, target, precision, graph }
+    }
+
+    fn op(&mut self, op_type: &str, scope: &str, inputs: &[&str]) -> String {
+        self.graph.op1(scope, op_type, inputs)
+    }
+
+    fn op_with(&mut self, op_type: &str, scope: &str, inputs: &[&str], attrs: Vec<(&str, AttributeValue)>) -> String {
+        self.graph.op1_with(scope, op_type, "", inputs, attrs)
+    }
+
+    /// A node whose output is a graph output, so it needs a fixed name.
+    fn op_output(&mut self, op_type: &str, output: &str, inputs: &[&str], attrs: Vec<(&str, AttributeValue)>) {
+        self.graph.op_named(&format!("{output}/{op_type}"), op_type, "", inputs, &[output], attrs);
+    }
+
+    fn constant_f32(&mut self, name: &str, dims: &[i64], values: &[f32]) -> String {
+        self.graph.const_f32(name, dims, values)
+    }
+
+    fn constant_i64(&mut self, name: &str, values: &[i64]) -> String {
+        self.graph.const_i64(name, &[values.len() as i64], values)
+    }
+
+    /// A checkpoint tensor as an fp32 initializer named after it.
+    fn weight_f32(&mut self, name: &str, dims: &[i64]) -> Result<String, ConvertError> {
+        let values = self.source.weight(name)?;
+        Ok(self.constant_f32(name, dims, &values))
+    }
+
+    fn build(mut self) -> Result<Model, ConvertError> {
+        let c = self.source.config.clone();
+        let (hidden, heads, head_dim) = (c.hidden_size as i64, c.num_attention_heads as i64, c.head_dim() as i64);
+        let (batch, sequence): (Dim, Dim) = match self.target {
+            Target::Cpu => ("batch".into(), "sequence".into()),
+            Target::Npu => (Dim::Fixed(NPU_BATCH as i64), Dim::Fixed(self.source.npu_sequence() as i64)),
+        };
+        // Reshape targets: static graphs spell every size out, so NPU compilers see no
+        // data-dependent shapes; dynamic ones copy batch and sequence with 0.
+        let (heads_shape, hidden_shape) = match self.target {
+            Target::Cpu => (vec![0, 0, heads, head_dim], vec![0, 0, hidden]),
+            Target::Npu => {
+                let (b, s) = (NPU_BATCH as i64, self.source.npu_sequence() as i64);
+                (vec![b, s, heads, head_dim], vec![b, s, hidden])
+            }
+        };
+        let heads_shape = self.constant_i64("shape.heads", &heads_shape);
+        let hidden_shape = self.constant_i64("shape.hidden", &hidden_shape);
+        let one = self.constant_f32("const.one", &[], &[1.0]);
+
+        // Embeddings: word + position + token type, then LayerNorm.
+        let word_table = self.weight_f32("embeddings.word_embeddings.weight", &[c.vocab_size as i64, hidden])?;
+        let word = self.op("Gather", "embeddings.word", &[&word_table, INPUT_IDS]);
+        let positions = match self.target {
+            Target::Cpu => {
+                let table = self
+                    .weight_f32("embeddings.position_embeddings.weight", &[c.max_position_embeddings as i64, hidden])?;
+                let length = self.op_with(
+                    "Shape",
+                    "embeddings.sequence_length",
+                    &[INPUT_IDS],
+                    vec![("start", AttributeValue::Int(1)), ("end", AttributeValue::Int(2))],
+                );
+                let zero = self.constant_i64("const.zero_1d", &[0]);
+                let axis0 = self.constant_i64("const.axis0", &[0]);
+                self.op("Slice", "embeddings.position", &[&table, &zero, &length, &axis0])
+            }
+            Target::Npu => {
+                // The static graph always uses the first `sequence` positions: store just those.
+                let table = self.source.weight("embeddings.position_embeddings.weight")?;
+                let rows = self.source.npu_sequence();
+                let used = table.get(..rows * c.hidden_size).ok_or_else(|| {
+                    ConvertError::malformed(
+                        self.source.weights.source(),
+                        format!("position table has fewer than {rows} rows"),
+                    )
+                })?;
+                self.constant_f32("embeddings.position", &[rows as i64, hidden], used)
+            }
+        };
+        let type_table =
+            self.weight_f32("embeddings.token_type_embeddings.weight", &[c.type_vocab_size as i64, hidden])?;
+        let types = self.op("Gather", "embeddings.token_type", &[&type_table, TOKEN_TYPE_IDS]);
+        let sum = self.op("Add", "embeddings.add_position", &[&word, &positions]);
+        let sum = self.op("Add", "embeddings.add_token_type", &[&sum, &types]);
+        let mut x = self.layer_norm("embeddings.LayerNorm", &sum, None)?;
+
+        // Additive attention bias [batch, 1, 1, sequence]: 0 for tokens, MASK_BIAS for padding.
+        let mask = self.op_with(
+            "Cast",
+            "mask.float",
+            &[ATTENTION_MASK],
+            vec![("to", AttributeValue::Int(DataType::Float as i64))],
+        );
+        let inverted = self.op("Sub", "mask.inverted", &[&one, &mask]);
+        let bias_scale = self.constant_f32("const.mask_bias", &[], &[MASK_BIAS]);
+        let bias = self.op("Mul", "mask.bias_2d", &[&inverted, &bias_scale]);
+        let axes_1_2 = self.constant_i64("const.axes_1_2", &[1, 2]);
+        let bias = self.op("Unsqueeze", "mask.bias", &[&bias, &axes_1_2]);
+        let attention_scale = self.constant_f32("const.sqrt_head_dim", &[], &[(c.head_dim() as f32).sqrt()]);
+        let sqrt2 = self.constant_f32("const.sqrt2", &[], &[std::f32::consts::SQRT_2]);
+        let half = self.constant_f32("const.half", &[], &[0.5]);
+
+        for layer in 0..c.num_hidden_layers {
+            let p = format!("encoder.layer.{layer}.");
+            let q = self.linear(&x, &format!("{p}attention.self.query"), c.hidden_size, c.hidden_size)?;
+            let k = self.linear(&x, &format!("{p}attention.self.key"), c.hidden_size, c.hidden_size)?;
+            let v = self.linear(&x, &format!("{p}attention.self.value"), c.hidden_size, c.hidden_size)?;
+            let q = self.op("Reshape", &format!("{p}attention.q_heads"), &[&q, &heads_shape]);
+            let k = self.op("Reshape", &format!("{p}attention.k_heads"), &[&k, &heads_shape]);
+            let v = self.op("Reshape", &format!("{p}attention.v_heads"), &[&v, &heads_shape]);
+            // [b, s, heads, d] → q, v: [b, heads, s, d]; k straight to [b, heads, d, s].
+            let q = self.transpose(&q, &format!("{p}attention.q_t"), &[0, 2, 1, 3]);
+            let k = self.transpose(&k, &format!("{p}attention.k_t"), &[0, 2, 3, 1]);
+            let v = self.transpose(&v, &format!("{p}attention.v_t"), &[0, 2, 1, 3]);
+            let scores = self.op("MatMul", &format!("{p}attention.scores"), &[&q, &k]);
+            // Divide after the product, as transformers does, so fp32 results match it closely.
+            let scores = self.op("Div", &format!("{p}attention.scaled"), &[&scores, &attention_scale]);
+            let scores = self.op("Add", &format!("{p}attention.masked"), &[&scores, &bias]);
+            let probs = self.op_with(
+                "Softmax",
+                &format!("{p}attention.probs"),
+                &[&scores],
+                vec![("axis", AttributeValue::Int(-1))],
+            );
+            let context = self.op("MatMul", &format!("{p}attention.context"), &[&probs, &v]);
+            let context = self.transpose(&context, &format!("{p}attention.context_t"), &[0, 2, 1, 3]);
+            let context = self.op("Reshape", &format!("{p}attention.context_merged"), &[&context, &hidden_shape]);
+            let attended =
+                self.linear(&context, &format!("{p}attention.output.dense"), c.hidden_size, c.hidden_size)?;
+            let residual = self.op("Add", &format!("{p}attention.residual"), &[&attended, &x]);
+            let x1 = self.layer_norm(&format!("{p}attention.output.LayerNorm"), &residual, None)?;
+
+            let up = self.linear(&x1, &format!("{p}intermediate.dense"), c.hidden_size, c.intermediate_size)?;
+            // Exact GELU, 0.5·x·(1 + erf(x/√2)): opset 17 has no Gelu op, and ORT fuses this
+            // pattern back into one kernel on the CPU.
+            let scaled = self.op("Div", &format!("{p}intermediate.gelu.div"), &[&up, &sqrt2]);
+            let erf = self.op("Erf", &format!("{p}intermediate.gelu.erf"), &[&scaled]);
+            let erf = self.op("Add", &format!("{p}intermediate.gelu.add"), &[&erf, &one]);
+            let gated = self.op("Mul", &format!("{p}intermediate.gelu.mul"), &[&up, &erf]);
+            let activated = self.op("Mul", &format!("{p}intermediate.gelu"), &[&gated, &half]);
+            let down = self.linear(&activated, &format!("{p}output.dense"), c.intermediate_size, c.hidden_size)?;
+            let residual = self.op("Add", &format!("{p}output.residual"), &[&down, &x1]);
+            // `num_hidden_layers` is at least 1 (checked in `RawConfig::bert`), so the last layer
+            // always produces the graph output.
+            let last = layer + 1 == c.num_hidden_layers;
+            let output = last.then_some(TOKEN_EMBEDDINGS);
+            x = self.layer_norm(&format!("{p}output.LayerNorm"), &residual, output)?;
+        }
+
+        // Mean pooling under the mask, then L2 normalisation, as sentence-transformers does.
+        let axis2 = self.constant_i64("const.axis2", &[2]);
+        let axis1 = self.constant_i64("const.axis1", &[1]);
+        let token_mask = self.op("Unsqueeze", "pooling.mask", &[&mask, &axis2]);
+        let masked = self.op("Mul", "pooling.masked", &[&x, &token_mask]);
+        let keep = vec![("keepdims", AttributeValue::Int(0))];
+        let summed = self.op_with("ReduceSum", "pooling.sum", &[&masked, &axis1], keep.clone());
+        let count = self.op_with("ReduceSum", "pooling.count", &[&token_mask, &axis1], keep);
+        let min_count = self.constant_f32("const.min_token_count", &[], &[MIN_TOKEN_COUNT]);
+        let count = self.op("Max", "pooling.count_clamped", &[&count, &min_count]);
+        let mean = self.op("Div", "pooling.mean", &[&summed, &count]);
+        let norm = self.op_with(
+            "ReduceL2",
+            "normalize.norm",
+            &[&mean],
+            vec![("axes", AttributeValue::Ints(vec![1])), ("keepdims", AttributeValue::Int(1))],
+        );
+        let min_norm = self.constant_f32("const.min_norm", &[], &[MIN_NORM]);
+        let norm = self.op("Max", "normalize.norm_clamped", &[&norm, &min_norm]);
+        self.op_output("Div", SENTENCE_EMBEDDING, &[&mean, &norm], Vec::new());
+
+        for name in [INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS] {
+            self.graph.input(name, DataType::Int64, vec![batch.clone(), sequence.clone()]);
+        }
+        self.graph.output(SENTENCE_EMBEDDING, DataType::Float, vec![batch.clone(), Dim::Fixed(hidden)]);
+        self.graph.output(TOKEN_EMBEDDINGS, DataType::Float, vec![batch, sequence, Dim::Fixed(hidden)]);
+        let mut model = Model::new(self.graph.finish(), OPSET);
+        model.metadata = vec![
+            ("onyx.kind".to_owned(), "embedding".to_owned()),
+            ("onyx.architecture".to_owned(), "bert".to_owned()),
+            ("onyx.target".to_owned(), self.target.to_string()),
+            ("onyx.precision".to_owned(), self.precision.to_string()),
+        ];
+        Ok(model)
+    }
+
+    fn transpose(&mut self, input: &str, name: &str, perm: &[i64]) -> String {
+        self.op_with("Transpose", name, &[input], vec![("perm", AttributeValue::Ints(perm.to_vec()))])
+    }
+
+    /// LayerNorm with the checkpoint's `{prefix}.weight`/`.bias`; `output` names a graph output.
+    fn layer_norm(&mut self, prefix: &str, input: &str, output: Option<&str>) -> Result<String, ConvertError> {
+        let hidden = self.source.config.hidden_size as i64;
+        let scale = self.weight_f32(&format!("{prefix}.weight"), &[hidden])?;
+        let bias = self.weight_f32(&format!("{prefix}.bias"), &[hidden])?;
+        let epsilon = self.source.config.layer_norm_eps as f32;
+        let attrs = vec![("axis", AttributeValue::Int(-1)), ("epsilon", AttributeValue::Float(epsilon))];
+        let inputs = [input, &scale, &bias];
+        Ok(match output {
+            Some(name) => {
+                self.op_output("LayerNormalization", name, &inputs, attrs);
+                name.to_owned()
+            }
+            None => self.op_with("LayerNormalization", prefix, &inputs, attrs),
+        })
+    }
+
+    /// `x · Wᵀ + b` for a PyTorch `Linear` stored `[out, in]`. The weight is transposed once
+    /// here to ONNX's `[in, out]` and, for int8 builds, quantized.
+    fn linear(
+        &mut self,
+        input: &str,
+        prefix: &str,
+        in_features: usize,
+        out_features: usize,
+    ) -> Result<String, ConvertError> {
+        let weight = self.source.weight(&format!("{prefix}.weight"))?;
+        let mut transposed = vec![0.0f32; weight.len()];
+        for (o, row) in weight.chunks_exact(in_features).enumerate() {
+            for (i, &w) in row.iter().enumerate() {
+                if let Some(slot) = transposed.get_mut(i * out_features + o) {
+                    *slot = w;
+                }
+            }
+        }
+        let dims = [in_features as i64, out_features as i64];
+        let weight = match self.precision {
+            Precision::Int8 => {
+                let (quantized, scales) = quantize_per_column(&transposed, out_features);
+                let q_name =
+                    self.graph.initializer(Tensor::i8(format!("{prefix}.weight_quantized"), &dims, &quantized));
+                let scale_name = self.constant_f32(&format!("{prefix}.weight_scale"), &[out_features as i64], &scales);
+                // An explicit zero point: some NPU compilers reject DequantizeLinear without one.
+                let zeros = vec![0i8; out_features];
+                let zero_name = self.graph.initializer(Tensor::i8(
+                    format!("{prefix}.weight_zero_point"),
+                    &[out_features as i64],
+                    &zeros,
+                ));
+                self.op_with(
+                    "DequantizeLinear",
+                    &format!("{prefix}.weight"),
+                    &[&q_name, &scale_name, &zero_name],
+                    vec![("axis", AttributeValue::Int(1))],
+                )
+            }
+            _ => self.constant_f32(&format!("{prefix}.weight"), &dims, &transposed),
+        };
+        let product = self.op("MatMul", &format!("{prefix}.matmul"), &[input, &weight]);
+        let bias = self.weight_f32(&format!("{prefix}.bias"), &[out_features as i64])?;
+        Ok(self.op("Add", &format!("{prefix}.add"), &[&product, &bias]))
+    }
+}
+
+/// Symmetric int8 quantization of a row-major `[rows, columns]` matrix with one scale per column
+/// (output channel). Uses ±127, not -128, so the grid is symmetric and negation is exact.
+fn quantize_per_column(values: &[f32], columns: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut max_abs = vec![0.0f32; columns];
+    for row in values.chunks_exact(columns) {
+        for (m, v) in max_abs.iter_mut().zip(row) {
+            *m = m.max(v.abs());
+        }
+    }
+    // An all-zero column quantizes to zeros with any scale; 1 keeps the scale valid.
+    let scales: Vec<f32> = max_abs.iter().map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 }).collect();
+    let mut quantized = Vec::with_capacity(values.len());
+    for row in values.chunks_exact(columns) {
+        for (v, s) in row.iter().zip(&scales) {
+            quantized.push((v / s).round().clamp(-127.0, 127.0) as i8);
+        }
+    }
+    (quantized, scales)
+}
+
+/// Converts the BERT checkpoint in `src_dir` into an Onyx embedding package at `out_dir`, with
+/// one graph per target.
+///
+/// Everything is checked before anything is written, and the package is assembled in a sibling
+/// folder (`<out_dir>.partial-<pid>`) that is renamed into place at the end, so a failure never
+/// leaves a half-written package. An existing package at `out_dir` is replaced; any other
+/// existing, non-empty folder is left alone and reported.
+pub fn convert_embedding(
+    src_dir: &Path,
+    out_dir: &Path,
+    targets: &[Target],
+    precision: Precision,
+) -> Result<PackageSummary, ConvertError> {
+    let mut unique_targets: Vec<Target> = Vec::new();
+    for &target in targets {
+        if !unique_targets.contains(&target) {
+            unique_targets.push(target);
+        }
+    }
+    if unique_targets.is_empty() {
+        return Err(ConvertError::unsupported(out_dir, "no target requested (expected cpu and/or npu)"));
+    }
+    check_precision(src_dir, precision)?;
+    check_replaceable(out_dir)?;
+    let source = BertSource::open(src_dir)?;
+    let tokenizer = prepared_tokenizer(src_dir, source.context_length())?;
+
+    let partial = PartialDir::create(out_dir)?;
+    let mut variants = Vec::new();
+    for &target in &unique_targets {
+        let file = format!("model.{target}.onnx");
+        let bytes = source.build(target, precision)?.encode();
+        if bytes.len() > PROTOBUF_LIMIT {
+            return Err(ConvertError::unsupported(
+                src_dir,
+                format!("the {target} graph is {} bytes, over ONNX's 2 GiB single-file limit", bytes.len()),
+            ));
+        }
+        partial.write(&file, &bytes)?;
+        let shapes = match target {
+            Target::Cpu => Shapes::Dynamic,
+            Target::Npu => Shapes::Static { batch: NPU_BATCH, sequence: source.npu_sequence() },
+        };
+        variants.push(Variant {
+            target,
+            file,
+            precision,
+            shapes,
+            inputs: [INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS].map(str::to_owned).to_vec(),
+            outputs: [SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS].map(str::to_owned).to_vec(),
+        });
+    }
+
+    partial.write("tokenizer.json", &tokenizer)?;
+    for optional in ["tokenizer_config.json", "special_tokens_map.json"] {
+        let from = src_dir.join(optional);
+        if from.is_file() {
+            let bytes = std::fs::read(&from).map_err(|e| ConvertError::Io { path: from.clone(), source: e })?;
+            partial.write(optional, &bytes)?;
+        }
+    }
+
+    let manifest = EmbeddingManifest {
+        format_version: FORMAT_VERSION,
+        kind: "embedding".to_owned(),
+        architecture: "bert".to_owned(),
+        source: source_info(&source.weights)?,
+        context_length: source.context_length(),
+        dim: source.config.hidden_size,
+        pooling: Pooling::Mean,
+        normalize: true,
+        prefixes: source.sentence_transformers.as_ref().map(|st| st.prefixes.clone()).unwrap_or_default(),
+        variants,
+    };
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| ConvertError::Write { path: partial.path.join(MANIFEST_FILE), source: e.into() })?;
+    partial.write(MANIFEST_FILE, &json)?;
+    partial.commit(out_dir)?;
+    Ok(PackageSummary { dir: out_dir.to_path_buf(), manifest })
+}
+
+/// `tokenizer.json`, checked and set up the way the package is meant to be used: truncation at
+/// the context length and no padding. Exports often carry stale settings (all-MiniLM-L6-v2's
+/// pads and truncates to 128 although the model is used at 256), and the engine pads itself.
+fn prepared_tokenizer(src_dir: &Path, context_length: usize) -> Result<Vec<u8>, ConvertError> {
+    let path = src_dir.join("tokenizer.json");
+    let mut tokenizer: serde_json::Value = hf::read_json(&path)?;
+    let Some(object) = tokenizer.as_object_mut() else {
+        return Err(ConvertError::malformed(&path, "not a JSON object"));
+    };
+    if !object.contains_key("model") {
+        return Err(ConvertError::malformed(&path, "no 'model' key: not a tokenizers file"));
+    }
+    object.insert("padding".to_owned(), serde_json::Value::Null);
+    object.insert(
+        "truncation".to_owned(),
+        serde_json::json!({
+            "direction": "Right", "max_length": context_length, "strategy": "LongestFirst", "stride": 0
+        }),
+    );
+    serde_json::to_vec(&tokenizer).map_err(|e| ConvertError::malformed(&path, e.to_string()))
+}
+
+fn source_info(weights: &SafeTensors) -> Result<SourceInfo, ConvertError> {
+    let name = |path: &Path| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let source = weights.source();
+    let shards: Vec<SourceFile> = if weights.files().any(|f| f == source) {
+        Vec::new()
+    } else {
+        weights.files().map(|f| Ok(SourceFile { file: name(f), sha256: sha256_file(f)? })).collect::<Result<_, _>>()?
+    };
+    Ok(SourceInfo { file: name(source), sha256: sha256_file(source)?, shards })
+}
+
+/// Lowercase hex SHA-256 of a file, streamed so multi-gigabyte checkpoints are not read whole.
+pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
+    let io_error = |source| ConvertError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer).map_err(io_error)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(buffer.get(..read).unwrap_or_default());
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// An existing `out_dir` may be replaced only if it is an Onyx package (or empty): converting
+/// into the wrong folder must not delete someone's files.
+fn check_replaceable(out_dir: &Path) -> Result<(), ConvertError> {
+    if !out_dir.exists() {
+        return Ok(());
+    }
+    let refuse = |why: &str| ConvertError::Write {
+        path: out_dir.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_owned()),
+    };
+    if !out_dir.is_dir() {
+        return Err(refuse("exists and is not a folder"));
+    }
+    if out_dir.join(MANIFEST_FILE).is_file() {
+        return Ok(());
+    }
+    let mut entries =
+        std::fs::read_dir(out_dir).map_err(|e| ConvertError::Io { path: out_dir.to_path_buf(), source: e })?;
+    if entries.next().is_some() {
+        return Err(refuse(
+            "exists, is not empty and is not an Onyx model package (no onyx-model.json); not replacing it",
+        ));
+    }
+    Ok(())
+}
+
+/// The folder a package is assembled in. Dropped without [`PartialDir::commit`], it deletes
+/// itself, so every early return cleans up.
+struct PartialDir {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PartialDir {
+    fn create(out_dir: &Path) -> Result<Self, ConvertError> {
+        let Some(name) = out_dir.file_name() else {
+            return Err(ConvertError::Write {
+                path: out_dir.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "the output path has no folder name"),
+            });
+        };
+        let mut partial_name = name.to_os_string();
+        partial_name.push(format!(".partial-{}", std::process::id()));
+        let path = out_dir.with_file_name(partial_name);
+        // A leftover from a crashed run that had the same process id.
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(|source| ConvertError::Write { path: path.clone(), source })?;
+        }
+        std::fs::create_dir_all(&path).map_err(|source| ConvertError::Write { path: path.clone(), source })?;
+        Ok(Self { path, committed: false })
+    }
+
+    fn write(&self, file: &str, bytes: &[u8]) -> Result<(), ConvertError> {
+        let path = self.path.join(file);
+        std::fs::write(&path, bytes).map_err(|source| ConvertError::Write { path, source })
+    }
+
+    /// Moves the finished package to `out_dir`, replacing an older package there.
+    fn commit(mut self, out_dir: &Path) -> Result<(), ConvertError> {
+        check_replaceable(out_dir)?;
+        let write_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ConvertError::Write { path, source }
+        };
+        let old = if out_dir.exists() {
+            let mut old_name = self.path.clone().into_os_string();
+            old_name.push(".old");
+            let old = PathBuf::from(old_name);
+            std::fs::rename(out_dir, &old).map_err(write_error(out_dir))?;
+            Some(old)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(&self.path, out_dir) {
+            // Put the previous package back rather than leave the user with none.
+            if let Some(old) = &old {
+                let _ = std::fs::rename(old, out_dir);
+            }
+            return Err(write_error(out_dir)(e));
+        }
+        self.committed = true;
+        if let Some(old) = old {
+            // The new package is in place; a leftover old copy is only wasted space.
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PartialDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_column_quantization_is_symmetric_and_bounded() {
+        // Two rows, three columns: column 1 is all zero, column 2 has its maximum negative.
+        let values = [0.5, 0.0, -2.0, -0.25, 0.0, 1.0];
+        let (q, scales) = quantize_per_column(&values, 3);
+        assert_eq!(scales, [0.5 / 127.0, 1.0, 2.0 / 127.0]);
+        assert_eq!(q, [127, 0, -127, -64, 0, 64]);
+        for (i, (&v, &qv)) in values.iter().zip(&q).enumerate() {
+            let scale = scales[i % 3];
+            assert!((f32::from(qv) * scale - v).abs() <= scale / 2.0 + 1e-7, "element {i}");
+        }
+    }
+
+    #[test]
+    fn shapes_serialize_as_the_manifest_documents() {
+        let dynamic = serde_json::to_string(&Shapes::Dynamic).expect("json");
+        assert_eq!(dynamic, r#"{"dynamic":true}"#);
+        let fixed = serde_json::to_string(&Shapes::Static { batch: 1, sequence: 256 }).expect("json");
+        assert_eq!(fixed, r#"{"static":{"batch":1,"sequence":256}}"#);
+        assert_eq!(serde_json::from_str::<Shapes>(&fixed).expect("parse"), Shapes::Static { batch: 1, sequence: 256 });
+        assert!(serde_json::from_str::<Shapes>("{}").is_err());
+        assert_eq!(serde_json::to_string(&Precision::Int8).expect("json"), "\"int8\"");
+        assert_eq!(serde_json::to_string(&Target::Npu).expect("json"), "\"npu\"");
+    }
+}

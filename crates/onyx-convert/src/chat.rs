@@ -1,0 +1,321 @@
+//! Converting a chat model (a Llama-family GGUF) into an Onyx model package.
+//!
+//! ```text
+//! <out>/onyx-model.json         manifest (see [`ChatManifest`])
+//! <out>/tokenizer.json          for the `tokenizers` crate
+//! <out>/tokenizer_config.json   chat template, bos/eos, special tokens
+//! <out>/genai_config.json       so onnxruntime-genai can also run the cpu variant
+//! <out>/model.cpu.onnx          dynamic shapes, GroupQueryAttention, MatMulNBits int4 (or exact f32)
+//! <out>/model.npu.prefill.onnx  static: a prefill chunk over the fixed KV cache
+//! <out>/model.npu.decode.onnx   static: one token over the fixed KV cache
+//! <out>/model.npu.data          the npu graphs' weights, stored once and shared by both
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ConvertError;
+use crate::gguf::GgufFile;
+use crate::gguf_llama::{GgufWeights, config_from_gguf};
+use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, WeightFormat, names, npu_names};
+use crate::onnx;
+use crate::package::{FORMAT_VERSION, MANIFEST_FILE, PartialPackage, Source, sha256_file};
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct ChatOptions {
+    /// Build the cpu variant, and how.
+    pub cpu: Option<CpuOptions>,
+    /// Build the npu variant, and how.
+    pub npu: Option<NpuOptions>,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        Self { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions::default()) }
+    }
+}
+
+/// Progress of a conversion, for progress bars.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// A named step started (`reading`, `tokenizer`, `cpu graph`, ...).
+    Step(&'static str),
+    /// Fraction of the whole conversion done, `0.0..=1.0`.
+    Fraction(f32),
+}
+
+/// The special tokens a runtime needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecialTokens {
+    /// Beginning of sequence.
+    pub bos: Option<u32>,
+    /// Tokens that end a reply.
+    pub eos: Vec<u32>,
+    /// Padding.
+    pub pad: Option<u32>,
+}
+
+/// One variant's files and interface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatVariant {
+    /// `cpu` or `npu`.
+    pub target: String,
+    /// `fp32`, `int4` or `int8`.
+    pub precision: String,
+    /// Graph files: one for cpu; `prefill` then `decode` for npu.
+    pub files: Vec<String>,
+    /// External weight file shared by the graphs, if any.
+    pub data_file: Option<String>,
+    /// `dynamic`, or the static sizes.
+    pub shapes: Shapes,
+    /// Graph input names (layer inputs written with `{layer}`).
+    pub inputs: Vec<String>,
+    /// Graph output names.
+    pub outputs: Vec<String>,
+}
+
+/// Shapes of a variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Shapes {
+    /// Any batch and sequence length.
+    Dynamic,
+    /// Fixed: a KV cache of `context` slots, prefill in chunks of `chunk` tokens. The npu variant
+    /// ships two graphs (chunk and 1) sharing one weight file, rather than one graph with
+    /// free-dimension overrides, so each graph is fully static as written.
+    Static {
+        /// KV cache slots.
+        context: usize,
+        /// Prefill chunk.
+        chunk: usize,
+    },
+}
+
+/// The architecture's numbers, for runtimes that size caches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatArchitecture {
+    /// `llama`, `qwen2`, ...
+    pub name: String,
+    /// Decoder layers.
+    pub layers: usize,
+    /// Model width.
+    pub hidden: usize,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Head size.
+    pub head_dim: usize,
+    /// Vocabulary size.
+    pub vocab: usize,
+}
+
+/// `onyx-model.json` of a chat package.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatManifest {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Always `chat`.
+    pub kind: String,
+    /// Model name from the source's metadata.
+    pub name: String,
+    /// Architecture numbers.
+    pub architecture: ChatArchitecture,
+    /// Where the weights came from.
+    pub source: Source,
+    /// The model's trained context length.
+    pub context_length: usize,
+    /// Special tokens.
+    pub special_tokens: SpecialTokens,
+    /// What the cpu variant's logits cover: `last` (only the last position).
+    pub logits: String,
+    /// Built variants.
+    pub variants: Vec<ChatVariant>,
+}
+
+fn precision_name(format: WeightFormat) -> &'static str {
+    match format {
+        WeightFormat::Exact => "fp32",
+        WeightFormat::Int4 => "int4",
+    }
+}
+
+/// Per-layer input and output names, written once with a `{layer}` placeholder.
+fn layer_names() -> (Vec<String>, Vec<String>) {
+    (
+        vec![names::past(0, "key").replace(".0.", ".{layer}."), names::past(0, "value").replace(".0.", ".{layer}.")],
+        vec![
+            names::present(0, "key").replace(".0.", ".{layer}."),
+            names::present(0, "value").replace(".0.", ".{layer}."),
+        ],
+    )
+}
+
+/// Converts the chat GGUF at `gguf_path` into a package at `out_dir`.
+pub fn convert_gguf_chat(
+    gguf_path: &Path,
+    out_dir: &Path,
+    options: &ChatOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ChatManifest, ConvertError> {
+    progress(Progress::Step("reading"));
+    let gguf = GgufFile::open(gguf_path)?;
+    let config = config_from_gguf(&gguf)?;
+    let weights = GgufWeights::new(&gguf, &config);
+    let source = Source {
+        file: gguf_path.file_name().and_then(|n| n.to_str()).unwrap_or("model.gguf").to_owned(),
+        sha256: sha256_file(gguf_path)?,
+    };
+    let package = PartialPackage::create(out_dir)?;
+    progress(Progress::Fraction(0.05));
+
+    progress(Progress::Step("tokenizer"));
+    let tokenizer = crate::tokenizer::export_tokenizer(&gguf, package.dir())?;
+    progress(Progress::Fraction(0.1));
+
+    let (past, present) = layer_names();
+    let mut variants = Vec::new();
+    if let Some(cpu) = options.cpu {
+        progress(Progress::Step("cpu graph"));
+        let model = llama::build_cpu(&config, &weights, cpu)?;
+        write_model(&package, "model.cpu.onnx", model)?;
+        let mut inputs = vec![names::INPUT_IDS.to_owned(), names::ATTENTION_MASK.to_owned()];
+        inputs.extend(past.iter().cloned());
+        let mut outputs = vec![names::LOGITS.to_owned()];
+        outputs.extend(present.iter().cloned());
+        variants.push(ChatVariant {
+            target: "cpu".into(),
+            precision: precision_name(cpu.format).into(),
+            files: vec!["model.cpu.onnx".into()],
+            data_file: None,
+            shapes: Shapes::Dynamic,
+            inputs,
+            outputs,
+        });
+        package.write_json("genai_config.json", &genai_config(&config, &tokenizer))?;
+        progress(Progress::Fraction(0.55));
+    }
+    if let Some(npu) = options.npu {
+        progress(Progress::Step("npu graphs"));
+        let mut prefill = llama::build_npu(&config, &weights, npu, npu.chunk)?;
+        let mut decode = llama::build_npu(&config, &weights, npu, 1)?;
+        let data = onnx::externalize(&mut [&mut prefill, &mut decode], "model.npu.data", 1024);
+        package.write("model.npu.data", &data)?;
+        package.write("model.npu.prefill.onnx", &prefill.encode())?;
+        package.write("model.npu.decode.onnx", &decode.encode())?;
+        let mut inputs = vec![
+            names::INPUT_IDS.to_owned(),
+            npu_names::POSITION_IDS.to_owned(),
+            npu_names::ATTENTION_BIAS.to_owned(),
+            npu_names::LAST_INDEX.to_owned(),
+        ];
+        inputs.extend(past.iter().cloned());
+        let mut outputs = vec![names::LOGITS.to_owned()];
+        outputs.extend(present.iter().cloned());
+        variants.push(ChatVariant {
+            target: "npu".into(),
+            precision: if npu.int8 { "int8".into() } else { "fp32".into() },
+            files: vec!["model.npu.prefill.onnx".into(), "model.npu.decode.onnx".into()],
+            data_file: Some("model.npu.data".into()),
+            shapes: Shapes::Static { context: npu.context, chunk: npu.chunk },
+            inputs,
+            outputs,
+        });
+        progress(Progress::Fraction(0.95));
+    }
+
+    let manifest = ChatManifest {
+        format_version: FORMAT_VERSION,
+        kind: "chat".into(),
+        name: gguf.get_str("general.name").unwrap_or("chat model").to_owned(),
+        architecture: ChatArchitecture {
+            name: config.architecture.clone(),
+            layers: config.layers,
+            hidden: config.hidden,
+            heads: config.heads,
+            kv_heads: config.kv_heads,
+            head_dim: config.head_dim,
+            vocab: config.vocab,
+        },
+        source,
+        context_length: config.context_length,
+        special_tokens: SpecialTokens {
+            bos: tokenizer.bos_token_id,
+            eos: tokenizer.eos_token_ids.clone(),
+            pad: tokenizer.pad_token_id,
+        },
+        logits: "last".into(),
+        variants,
+    };
+    package.write_json(MANIFEST_FILE, &manifest)?;
+    package.commit()?;
+    progress(Progress::Fraction(1.0));
+    Ok(manifest)
+}
+
+/// Writes a model as one file, moving weights to `<name>.data` only past protobuf's 2 GB limit.
+fn write_model(package: &PartialPackage, name: &str, mut model: onnx::Model) -> Result<(), ConvertError> {
+    const PROTOBUF_LIMIT: usize = 2_000_000_000;
+    let size: usize = model.graph.initializers.iter().map(|t| t.raw.len()).sum();
+    if size >= PROTOBUF_LIMIT {
+        let data_name = format!("{name}.data");
+        let data = onnx::externalize(&mut [&mut model], &data_name, 1024);
+        package.write(&data_name, &data)?;
+    }
+    package.write(name, &model.encode())
+}
+
+/// A `genai_config.json` describing the cpu variant in onnxruntime-genai's terms.
+fn genai_config(config: &LlamaConfig, tokenizer: &crate::tokenizer::TokenizerInfo) -> serde_json::Value {
+    let eos = match tokenizer.eos_token_ids.as_slice() {
+        [single] => serde_json::json!(single),
+        many => serde_json::json!(many),
+    };
+    serde_json::json!({
+        "model": {
+            "bos_token_id": tokenizer.bos_token_id,
+            "context_length": config.context_length,
+            "decoder": {
+                "session_options": { "log_id": "onnxruntime-genai", "provider_options": [] },
+                "filename": "model.cpu.onnx",
+                "head_size": config.head_dim,
+                "hidden_size": config.hidden,
+                "inputs": {
+                    "input_ids": names::INPUT_IDS,
+                    "attention_mask": names::ATTENTION_MASK,
+                    "past_key_names": "past_key_values.%d.key",
+                    "past_value_names": "past_key_values.%d.value"
+                },
+                "outputs": {
+                    "logits": names::LOGITS,
+                    "present_key_names": "present.%d.key",
+                    "present_value_names": "present.%d.value"
+                },
+                "num_attention_heads": config.heads,
+                "num_hidden_layers": config.layers,
+                "num_key_value_heads": config.kv_heads
+            },
+            "eos_token_id": eos,
+            "pad_token_id": tokenizer.pad_token_id,
+            "type": config.architecture,
+            "vocab_size": config.vocab
+        },
+        "search": {
+            "do_sample": false,
+            "max_length": config.context_length,
+            "num_beams": 1,
+            "num_return_sequences": 1,
+            "past_present_share_buffer": false,
+            "repetition_penalty": 1.0,
+            "temperature": 1.0,
+            "top_k": 1,
+            "top_p": 1.0
+        }
+    })
+}

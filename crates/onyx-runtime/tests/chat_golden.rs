@@ -1,0 +1,167 @@
+//! The default chat model (SmolLM2-135M-Instruct, Q4_1 GGUF), converted by onyx-convert and run
+//! through ONNX Runtime, against the reference outputs in `../shared/reference/golden.json`
+//! (Hugging Face transformers on the same GGUF, dequantized to fp32).
+//!
+//! These tests need `scripts/setup.sh` to have fetched the model; without it they fail, never
+//! skip.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use common::{CacheShape, CpuDecoder, argmax, cpu_session};
+use onyx_convert::chat::{ChatManifest, ChatOptions, convert_gguf_chat};
+use onyx_convert::llama::CpuOptions;
+use onyx_runtime::ModelSource;
+
+const EOS: u32 = 2;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn default_gguf() -> PathBuf {
+    let path = repo_root().join("models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(path.is_file(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+struct Case {
+    prompt_text: String,
+    prompt_ids: Vec<u32>,
+    top10_ids: Vec<u32>,
+    top10_values: Vec<f32>,
+    greedy_ids: Vec<u32>,
+}
+
+fn golden_cases() -> Vec<Case> {
+    let path = repo_root().join("../shared/reference/golden.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let golden: serde_json::Value = serde_json::from_str(&text).expect("golden.json");
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array().expect("array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    };
+    golden["chat"]
+        .as_array()
+        .expect("chat cases")
+        .iter()
+        .map(|case| Case {
+            prompt_text: case["prompt_text"].as_str().expect("prompt_text").to_owned(),
+            prompt_ids: ids(&case["prompt_ids"]),
+            top10_ids: ids(&case["last_logits_top10"]["ids"]),
+            top10_values: case["last_logits_top10"]["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(|x| x.as_f64().expect("value") as f32)
+                .collect(),
+            greedy_ids: ids(&case["greedy_ids"]),
+        })
+        .collect()
+}
+
+fn convert(options: ChatOptions) -> (tempfile::TempDir, PathBuf, ChatManifest) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("smollm2");
+    let manifest = convert_gguf_chat(&default_gguf(), &out, &options, &mut |_| {}).expect("convert the default model");
+    (dir, out, manifest)
+}
+
+fn cache_shape(manifest: &ChatManifest) -> CacheShape {
+    let a = &manifest.architecture;
+    CacheShape { layers: a.layers, kv_heads: a.kv_heads, head_dim: a.head_dim }
+}
+
+fn top_k(logits: &[f32], k: usize) -> Vec<u32> {
+    let mut indexed: Vec<(usize, f32)> = logits.iter().copied().enumerate().collect();
+    indexed.sort_by(|a, b| b.1.total_cmp(&a.1));
+    indexed.into_iter().take(k).map(|(i, _)| i as u32).collect()
+}
+
+/// How one build compares with the reference over all cases.
+#[derive(Debug, Default)]
+struct Agreement {
+    cases: usize,
+    top1: usize,
+    top5_overlap: f32,
+    max_delta: f32,
+    greedy_prefixes: Vec<usize>,
+    greedy_lengths: Vec<usize>,
+}
+
+/// Runs every case: prompt logits against the top-10, then free-running greedy decoding against
+/// `greedy_ids`. `feed` resets its model for a new conversation when given `None`.
+fn measure(mut feed: impl FnMut(Option<&[u32]>) -> Vec<f32>) -> Agreement {
+    let mut agreement = Agreement::default();
+    for case in golden_cases() {
+        feed(None);
+        let mut logits = feed(Some(&case.prompt_ids));
+        agreement.cases += 1;
+        if argmax(&logits) == case.top10_ids[0] {
+            agreement.top1 += 1;
+        }
+        let ours: HashSet<u32> = top_k(&logits, 5).into_iter().collect();
+        agreement.top5_overlap += case.top10_ids[..5].iter().filter(|id| ours.contains(id)).count() as f32 / 5.0;
+        for (id, value) in case.top10_ids.iter().zip(&case.top10_values) {
+            agreement.max_delta = agreement.max_delta.max((logits[*id as usize] - value).abs());
+        }
+        let mut prefix = 0;
+        for &expected in &case.greedy_ids {
+            let next = argmax(&logits);
+            if next != expected {
+                break;
+            }
+            prefix += 1;
+            if next == EOS {
+                break;
+            }
+            logits = feed(Some(&[next]));
+        }
+        agreement.greedy_prefixes.push(prefix);
+        agreement.greedy_lengths.push(case.greedy_ids.len());
+    }
+    agreement.top5_overlap /= agreement.cases as f32;
+    println!(
+        "top-1 {}/{}, top-5 overlap {:.2}, max |Δlogit| on top-10 {:.4}, greedy prefixes {:?} of {:?}",
+        agreement.top1,
+        agreement.cases,
+        agreement.top5_overlap,
+        agreement.max_delta,
+        agreement.greedy_prefixes,
+        agreement.greedy_lengths
+    );
+    agreement
+}
+
+fn cpu_agreement(manifest: &ChatManifest, dir: &std::path::Path) -> Agreement {
+    let shape = cache_shape(manifest);
+    let model = dir.join("model.cpu.onnx");
+    let mut decoder: Option<CpuDecoder> = None;
+    measure(|tokens| match tokens {
+        None => {
+            decoder = Some(CpuDecoder::new(cpu_session(ModelSource::File(&model), None), shape));
+            Vec::new()
+        }
+        Some(tokens) => decoder.as_mut().expect("decoder").feed(tokens),
+    })
+}
+
+#[test]
+fn tokenizer_from_gguf_reproduces_every_prompt() {
+    let (_dir, out, _) = convert(ChatOptions { cpu: None, npu: None });
+    let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).expect("tokenizer.json loads");
+    for case in golden_cases() {
+        let encoding = tokenizer.encode(case.prompt_text.as_str(), false).expect("encode");
+        assert_eq!(encoding.get_ids(), case.prompt_ids.as_slice(), "prompt: {:?}", case.prompt_text);
+    }
+}
+
+#[test]
+fn exact_cpu_build_reproduces_top1_top10_and_all_greedy_tokens() {
+    let (_dir, out, manifest) = convert(ChatOptions { cpu: Some(CpuOptions::exact()), npu: None });
+    let agreement = cpu_agreement(&manifest, &out);
+    assert_eq!(agreement.top1, agreement.cases, "{agreement:?}");
+    assert!(agreement.max_delta <= 1e-2, "{agreement:?}");
+    assert_eq!(agreement.greedy_prefixes, agreement.greedy_lengths, "{agreement:?}");
+}
