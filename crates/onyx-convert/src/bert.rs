@@ -16,16 +16,15 @@
 //! whereas `DynamicQuantizeLinear` needs a dynamic-range op most NPUs lack. Embedding tables and
 //! LayerNorms stay fp32: they are a small share of the compute and quantizing them costs accuracy.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::ConvertError;
 use crate::graph;
 use crate::hf::{self, BertConfig, Pooling, Prefixes, RawConfig, SentenceTransformers};
 use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
+use crate::package::{FORMAT_VERSION, MANIFEST_FILE, sha256_file};
 use crate::safetensors::{Dtype, SafeTensors};
 
 /// Token ids, int64 `[batch, sequence]`.
@@ -40,10 +39,6 @@ pub const SENTENCE_EMBEDDING: &str = "sentence_embedding";
 /// them anyway, and useful for late-interaction search.
 pub const TOKEN_EMBEDDINGS: &str = "token_embeddings";
 
-/// The package manifest's file name.
-pub const MANIFEST_FILE: &str = "onyx-model.json";
-/// The manifest format this module writes.
-pub const FORMAT_VERSION: u32 = 1;
 /// Sequence length of the static `npu` graph (shorter texts are padded, longer ones truncated):
 /// all-MiniLM-L6-v2's trained `max_seq_length`, and long enough for typical search chunks.
 pub const NPU_SEQUENCE: usize = 256;
@@ -819,22 +814,6 @@ fn source_info(weights: &SafeTensors) -> Result<SourceInfo, ConvertError> {
         weights.files().map(|f| Ok(SourceFile { file: name(f), sha256: sha256_file(f)? })).collect::<Result<_, _>>()?
     };
     Ok(SourceInfo { file: name(source), sha256: sha256_file(source)?, shards })
-}
-
-/// Lowercase hex SHA-256 of a file, streamed so multi-gigabyte checkpoints are not read whole.
-pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
-    let io_error = |source| ConvertError::Io { path: path.to_path_buf(), source };
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = file.read(&mut buffer).map_err(io_error)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(buffer.get(..read).unwrap_or_default());
-    }
-    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// An existing `out_dir` may be replaced only if it is an Onyx package (or empty): converting

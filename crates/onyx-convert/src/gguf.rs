@@ -620,7 +620,8 @@ fn place_tensor(
         return Err(ConvertError::malformed(
             path,
             format!(
-                "tensor '{name}' has rows of {row} elements (dims {:?}), not a multiple of the {ggml_type} block size {block_size}",
+                "tensor '{name}' has rows of {row} elements (dims {:?}), \
+                 not a multiple of the {ggml_type} block size {block_size}",
                 raw.ne
             ),
         ));
@@ -738,8 +739,10 @@ impl<'a> Reader<'a> {
             Err(ConvertError::malformed(
                 self.path,
                 format!(
-                    "the header claims {count} {what} (at least {min_bytes_each} bytes each) but only {} bytes follow",
-                    self.remaining()
+                    "truncated or corrupt: {count} {what} (at least {min_bytes_each} bytes each) \
+                     need more than the {} bytes left after byte {}",
+                    self.remaining(),
+                    self.pos
                 ),
             ))
         }

@@ -343,7 +343,12 @@ impl ByteLevelStyle {
 }
 
 fn byte_level(add_prefix_space: bool, trim_offsets: bool, use_regex: bool) -> Value {
-    json!({"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": trim_offsets, "use_regex": use_regex})
+    json!({
+        "type": "ByteLevel",
+        "add_prefix_space": add_prefix_space,
+        "trim_offsets": trim_offsets,
+        "use_regex": use_regex,
+    })
 }
 
 fn byte_level_post_processor() -> Value {

@@ -71,11 +71,11 @@ fn golden() -> Vec<Golden> {
         .collect()
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
     let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
     let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    (dot / (norm(a) * norm(b))) as f32
+    dot / (norm(a) * norm(b))
 }
 
 fn cpu_session(model: &Path) -> Session {
@@ -161,20 +161,16 @@ fn convert_minilm(out: &Path, targets: &[Target], precision: Precision) -> (Vec<
 }
 
 /// Cosine of each embedding to its reference; prints them and returns the smallest.
-fn report(label: &str, cases: &[Golden], embeddings: &[Vec<f32>]) -> f32 {
-    let mut worst = f32::INFINITY;
+fn report(label: &str, cases: &[Golden], embeddings: &[Vec<f32>]) -> f64 {
+    let mut worst = f64::INFINITY;
     for (case, embedding) in cases.iter().zip(embeddings) {
         let norm = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "{label}: {:?} has norm {norm}", case.text);
         let c = cosine(embedding, &case.embedding);
-        println!("{label}: cosine {c:.7} (1 - cos = {:.1e}) for {:?}", 1.0 - f64::from(c), case.text);
+        println!("{label}: cosine {c:.7} (1 - cos = {:.1e}) for {:?}", 1.0 - c, case.text);
         worst = worst.min(c);
     }
-    println!(
-        "{label}: minimum cosine {worst:.7} (1 - cos = {:.1e}) over {} texts",
-        1.0 - f64::from(worst),
-        cases.len()
-    );
+    println!("{label}: minimum cosine {worst:.7} (1 - cos = {:.1e}) over {} texts", 1.0 - worst, cases.len());
     worst
 }
 
