@@ -24,7 +24,7 @@ use crate::ConvertError;
 use crate::graph;
 use crate::hf::{self, BertConfig, Pooling, Prefixes, RawConfig, SentenceTransformers};
 use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
-use crate::package::{FORMAT_VERSION, MANIFEST_FILE, sha256_file};
+use crate::package::{FORMAT_VERSION, MANIFEST_FILE, PartialPackage, sha256_file};
 use crate::safetensors::{Dtype, SafeTensors};
 
 /// Token ids, int64 `[batch, sequence]`.
@@ -725,11 +725,10 @@ pub fn convert_embedding(
         return Err(ConvertError::unsupported(out_dir, "no target requested (expected cpu and/or npu)"));
     }
     check_precision(src_dir, precision)?;
-    check_replaceable(out_dir)?;
     let source = BertSource::open(src_dir)?;
     let tokenizer = prepared_tokenizer(src_dir, source.context_length())?;
 
-    let partial = PartialDir::create(out_dir)?;
+    let partial = PartialPackage::create(out_dir)?;
     let mut variants = Vec::new();
     for &target in &unique_targets {
         let file = format!("model.{target}.onnx");
@@ -777,9 +776,9 @@ pub fn convert_embedding(
         variants,
     };
     let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| ConvertError::Write { path: partial.path.join(MANIFEST_FILE), source: e.into() })?;
+        .map_err(|e| ConvertError::Write { path: partial.dir().join(MANIFEST_FILE), source: e.into() })?;
     partial.write(MANIFEST_FILE, &json)?;
-    partial.commit(out_dir)?;
+    partial.commit()?;
     Ok(PackageSummary { dir: out_dir.to_path_buf(), manifest })
 }
 
@@ -814,103 +813,6 @@ fn source_info(weights: &SafeTensors) -> Result<SourceInfo, ConvertError> {
         weights.files().map(|f| Ok(SourceFile { file: name(f), sha256: sha256_file(f)? })).collect::<Result<_, _>>()?
     };
     Ok(SourceInfo { file: name(source), sha256: sha256_file(source)?, shards })
-}
-
-/// An existing `out_dir` may be replaced only if it is an Onyx package (or empty): converting
-/// into the wrong folder must not delete someone's files.
-fn check_replaceable(out_dir: &Path) -> Result<(), ConvertError> {
-    if !out_dir.exists() {
-        return Ok(());
-    }
-    let refuse = |why: &str| ConvertError::Write {
-        path: out_dir.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_owned()),
-    };
-    if !out_dir.is_dir() {
-        return Err(refuse("exists and is not a folder"));
-    }
-    if out_dir.join(MANIFEST_FILE).is_file() {
-        return Ok(());
-    }
-    let mut entries =
-        std::fs::read_dir(out_dir).map_err(|e| ConvertError::Io { path: out_dir.to_path_buf(), source: e })?;
-    if entries.next().is_some() {
-        return Err(refuse(
-            "exists, is not empty and is not an Onyx model package (no onyx-model.json); not replacing it",
-        ));
-    }
-    Ok(())
-}
-
-/// The folder a package is assembled in. Dropped without [`PartialDir::commit`], it deletes
-/// itself, so every early return cleans up.
-struct PartialDir {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl PartialDir {
-    fn create(out_dir: &Path) -> Result<Self, ConvertError> {
-        let Some(name) = out_dir.file_name() else {
-            return Err(ConvertError::Write {
-                path: out_dir.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "the output path has no folder name"),
-            });
-        };
-        let mut partial_name = name.to_os_string();
-        partial_name.push(format!(".partial-{}", std::process::id()));
-        let path = out_dir.with_file_name(partial_name);
-        // A leftover from a crashed run that had the same process id.
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|source| ConvertError::Write { path: path.clone(), source })?;
-        }
-        std::fs::create_dir_all(&path).map_err(|source| ConvertError::Write { path: path.clone(), source })?;
-        Ok(Self { path, committed: false })
-    }
-
-    fn write(&self, file: &str, bytes: &[u8]) -> Result<(), ConvertError> {
-        let path = self.path.join(file);
-        std::fs::write(&path, bytes).map_err(|source| ConvertError::Write { path, source })
-    }
-
-    /// Moves the finished package to `out_dir`, replacing an older package there.
-    fn commit(mut self, out_dir: &Path) -> Result<(), ConvertError> {
-        check_replaceable(out_dir)?;
-        let write_error = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ConvertError::Write { path, source }
-        };
-        let old = if out_dir.exists() {
-            let mut old_name = self.path.clone().into_os_string();
-            old_name.push(".old");
-            let old = PathBuf::from(old_name);
-            std::fs::rename(out_dir, &old).map_err(write_error(out_dir))?;
-            Some(old)
-        } else {
-            None
-        };
-        if let Err(e) = std::fs::rename(&self.path, out_dir) {
-            // Put the previous package back rather than leave the user with none.
-            if let Some(old) = &old {
-                let _ = std::fs::rename(old, out_dir);
-            }
-            return Err(write_error(out_dir)(e));
-        }
-        self.committed = true;
-        if let Some(old) = old {
-            // The new package is in place; a leftover old copy is only wasted space.
-            let _ = std::fs::remove_dir_all(old);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for PartialDir {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]

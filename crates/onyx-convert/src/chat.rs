@@ -143,6 +143,8 @@ fn precision_name(format: WeightFormat) -> &'static str {
     match format {
         WeightFormat::Exact => "fp32",
         WeightFormat::Int4 => "int4",
+        WeightFormat::Int8 => "int8",
+        WeightFormat::Fp16 => "fp16",
     }
 }
 

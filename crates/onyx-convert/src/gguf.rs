@@ -853,6 +853,12 @@ mod tests {
     }
 
     #[test]
+    fn gguf_file_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<GgufFile>();
+    }
+
+    #[test]
     fn align_up_rounds_to_the_next_multiple() {
         assert_eq!(align_up(0, 32), Some(0));
         assert_eq!(align_up(33, 32), Some(64));

@@ -53,9 +53,9 @@ impl LlamaConfig {
                 "hidden {}, layers {}, heads {}, kv heads {} must all be positive",
                 self.hidden, self.layers, self.heads, self.kv_heads
             ))
-        } else if self.heads % self.kv_heads != 0 {
+        } else if !self.heads.is_multiple_of(self.kv_heads) {
             Some(format!("{} attention heads are not a multiple of {} key/value heads", self.heads, self.kv_heads))
-        } else if self.head_dim % 2 != 0 || self.head_dim == 0 {
+        } else if !self.head_dim.is_multiple_of(2) || self.head_dim == 0 {
             Some(format!("head size {} must be even for rotary embeddings", self.head_dim))
         } else if self.vocab == 0 || self.intermediate == 0 {
             Some(format!("vocabulary {} and MLP width {} must be positive", self.vocab, self.intermediate))
@@ -94,6 +94,11 @@ pub enum WeightFormat {
     Exact,
     /// 4-bit blocks of 32 with uint8 zero points (`MatMulNBits`), ORT's fast CPU path.
     Int4,
+    /// 8-bit blocks of 32 (`MatMulNBits` with `bits = 8`): twice int4's size, far closer to the
+    /// source on small models.
+    Int8,
+    /// f16 weights, widened to f32 when the session loads (halves the file, same compute).
+    Fp16,
 }
 
 /// Options of the cpu variant.
@@ -101,8 +106,9 @@ pub enum WeightFormat {
 pub struct CpuOptions {
     /// Weight storage.
     pub format: WeightFormat,
-    /// `MatMulNBits` accuracy level for int4 weights: 4 quantizes activations to int8 on the fly
-    /// (ORT's fastest CPU kernels), 0 computes in f32 (slower; tests use it to pin the packing).
+    /// `MatMulNBits` accuracy level for int4/int8 weights: 4 quantizes activations to int8 on
+    /// the fly (ORT's fastest CPU kernels), 0 computes in f32 (slower; tests use it to pin the
+    /// packing).
     pub int4_accuracy_level: i64,
 }
 
@@ -115,6 +121,16 @@ impl CpuOptions {
     /// Int4 weights on ORT's fast path.
     pub fn int4() -> Self {
         Self { format: WeightFormat::Int4, int4_accuracy_level: 4 }
+    }
+
+    /// Int8 weights on ORT's fast path.
+    pub fn int8() -> Self {
+        Self { format: WeightFormat::Int8, int4_accuracy_level: 4 }
+    }
+
+    /// f16 weights.
+    pub fn fp16() -> Self {
+        Self { format: WeightFormat::Fp16, int4_accuracy_level: 0 }
     }
 }
 
@@ -185,10 +201,29 @@ fn linear(
             let w = g.const_f32(&format!("{scope}.weight_t"), &[k as i64, n as i64], &transpose(weight, n, k));
             g.op1(scope, "MatMul", &[x, &w])
         }
-        WeightFormat::Int4 => {
-            let q = blockwise::quantize_4bit(weight, n, k, 32);
+        WeightFormat::Fp16 => {
+            let halves: Vec<u8> =
+                transpose(weight, n, k).iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
+            let w = g.initializer(Tensor::raw(
+                format!("{scope}.weight_t.f16"),
+                DataType::Float16,
+                &[k as i64, n as i64],
+                halves,
+            ));
+            // A Cast of a constant is folded by ORT at load time: f16 on disk, f32 kernels.
+            let w = g.op1_with(scope, "Cast", "", &[&w], vec![("to", int(DataType::Float as usize))]);
+            g.op1(scope, "MatMul", &[x, &w])
+        }
+        WeightFormat::Int4 | WeightFormat::Int8 => {
+            let bits = if options.format == WeightFormat::Int4 { 4 } else { 8 };
+            let q = if bits == 4 {
+                blockwise::quantize_4bit(weight, n, k, 32)
+            } else {
+                blockwise::quantize_8bit(weight, n, k, 32)
+            };
             let blocks = q.blocks() as i64;
-            let b = g.initializer(Tensor::u8(format!("{scope}.qweight"), &[n as i64, blocks, 16], q.packed));
+            let blob = (32 * bits / 8) as i64;
+            let b = g.initializer(Tensor::u8(format!("{scope}.qweight"), &[n as i64, blocks, blob], q.packed));
             let scales = g.const_f32(&format!("{scope}.scales"), &[n as i64 * blocks], &q.scales);
             let zp_len = q.zero_points.len() as i64;
             let zp = g.initializer(Tensor::u8(format!("{scope}.zero_points"), &[zp_len], q.zero_points));
@@ -200,7 +235,7 @@ fn linear(
                 vec![
                     ("K", int(k)),
                     ("N", int(n)),
-                    ("bits", int(4)),
+                    ("bits", int(bits)),
                     ("block_size", int(32)),
                     ("accuracy_level", AttributeValue::Int(options.int4_accuracy_level)),
                 ],

@@ -29,9 +29,9 @@ pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A package folder being written: files go into a hidden sibling folder, which becomes the
-/// package only when [`PartialPackage::commit`] renames it. Dropping it uncommitted (an error,
-/// a panic) removes everything written so far.
+/// A package folder being written: files go into a sibling folder (`<name>.partial-<pid>`),
+/// which becomes the package only when [`PartialPackage::commit`] renames it. Dropping it
+/// uncommitted (an error, a panic) removes everything written so far.
 pub struct PartialPackage {
     temp: PathBuf,
     target: PathBuf,
@@ -39,17 +39,25 @@ pub struct PartialPackage {
 }
 
 impl PartialPackage {
-    /// Starts writing the package that will live at `target`. An existing package there is
-    /// replaced only at commit time, so a failed re-conversion keeps the old one.
+    /// Starts writing the package that will live at `target`. Refuses up front when `target`
+    /// is something other than an older package or an empty folder: `onyx convert x -o ~/Documents`
+    /// must never delete a user's files.
     pub fn create(target: &Path) -> Result<Self, ConvertError> {
-        let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("package");
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|source| ConvertError::Write { path: parent.to_path_buf(), source })?;
-        let temp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        check_replaceable(target)?;
+        let Some(name) = target.file_name() else {
+            return Err(ConvertError::Write {
+                path: target.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "the output path has no folder name"),
+            });
+        };
+        let mut partial_name = name.to_os_string();
+        partial_name.push(format!(".partial-{}", std::process::id()));
+        let temp = target.with_file_name(partial_name);
+        // A leftover from a killed run that had the same process id.
         if temp.exists() {
             std::fs::remove_dir_all(&temp).map_err(|source| ConvertError::Write { path: temp.clone(), source })?;
         }
-        std::fs::create_dir(&temp).map_err(|source| ConvertError::Write { path: temp.clone(), source })?;
+        std::fs::create_dir_all(&temp).map_err(|source| ConvertError::Write { path: temp.clone(), source })?;
         Ok(Self { temp, target: target.to_path_buf(), committed: false })
     }
 
@@ -61,6 +69,10 @@ impl PartialPackage {
     /// Writes one file into the package.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), ConvertError> {
         let path = self.temp.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| ConvertError::Write { path: parent.to_path_buf(), source })?;
+        }
         std::fs::write(&path, bytes).map_err(|source| ConvertError::Write { path, source })
     }
 
@@ -71,27 +83,68 @@ impl PartialPackage {
         self.write(name, &json)
     }
 
-    /// Moves the finished package into place, replacing an older one.
+    /// Moves the finished package into place. An older package there is moved aside first and
+    /// put back if the final rename fails, so the user is never left with neither.
     pub fn commit(mut self) -> Result<PathBuf, ConvertError> {
-        if self.target.exists() {
-            std::fs::remove_dir_all(&self.target)
-                .map_err(|source| ConvertError::Write { path: self.target.clone(), source })?;
+        check_replaceable(&self.target)?;
+        let target = self.target.clone();
+        let write_error = |source| ConvertError::Write { path: target.clone(), source };
+        let old = if target.exists() {
+            let mut old_name = self.temp.clone().into_os_string();
+            old_name.push(".old");
+            let old = PathBuf::from(old_name);
+            std::fs::rename(&target, &old).map_err(write_error)?;
+            Some(old)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(&self.temp, &target) {
+            if let Some(old) = &old {
+                let _ = std::fs::rename(old, &target);
+            }
+            return Err(write_error(e));
         }
-        std::fs::rename(&self.temp, &self.target)
-            .map_err(|source| ConvertError::Write { path: self.target.clone(), source })?;
         self.committed = true;
-        Ok(self.target.clone())
+        if let Some(old) = old {
+            // The new package is in place; a leftover old copy would only waste space.
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(target)
     }
 }
 
 impl Drop for PartialPackage {
     fn drop(&mut self) {
         if !self.committed {
-            // Best effort: the folder is hidden and named after this process, so a leftover
-            // (from a kill -9) is recognisable and replaced by the next conversion.
             let _ = std::fs::remove_dir_all(&self.temp);
         }
     }
+}
+
+/// A package may replace what is at `target` only if that is nothing, an empty folder, or an
+/// older package (a folder with an `onyx-model.json`).
+fn check_replaceable(target: &Path) -> Result<(), ConvertError> {
+    if !target.exists() {
+        return Ok(());
+    }
+    let refuse = |why: &str| ConvertError::Write {
+        path: target.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, why.to_owned()),
+    };
+    if !target.is_dir() {
+        return Err(refuse("exists and is not a folder"));
+    }
+    if target.join(MANIFEST_FILE).is_file() {
+        return Ok(());
+    }
+    let mut entries =
+        std::fs::read_dir(target).map_err(|source| ConvertError::Io { path: target.to_path_buf(), source })?;
+    if entries.next().is_some() {
+        return Err(refuse(
+            "exists, is not empty and is not an Onyx model package (no onyx-model.json); not replacing it",
+        ));
+    }
+    Ok(())
 }
 
 /// Where a package's weights came from.
@@ -120,9 +173,23 @@ mod tests {
 
         let partial = PartialPackage::create(&target).expect("create");
         partial.write("a.txt", b"second").expect("write");
+        partial.write(MANIFEST_FILE, b"{}").expect("write");
         partial.commit().expect("commit");
         assert_eq!(std::fs::read(target.join("a.txt")).expect("read"), b"second");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+
+        // A package replaces a package...
+        let partial = PartialPackage::create(&target).expect("create over a package");
+        partial.write(MANIFEST_FILE, b"{}").expect("write");
+        partial.commit().expect("commit over a package");
+        assert!(!target.join("a.txt").exists());
+        // ...but never a folder of someone's files.
+        let documents = dir.path().join("documents");
+        std::fs::create_dir(&documents).expect("mkdir");
+        std::fs::write(documents.join("thesis.txt"), b"precious").expect("write");
+        let err = PartialPackage::create(&documents).err().expect("must refuse");
+        assert!(err.to_string().contains("not an Onyx model package"), "{err}");
+        assert!(documents.join("thesis.txt").is_file());
     }
 
     #[test]

@@ -197,8 +197,10 @@ impl<'a> Vocab<'a> {
             _ => None,
         })?
         .unwrap_or_default();
-        for (key, len) in [("tokenizer.ggml.token_type", types.len()), ("tokenizer.ggml.scores", scores.len())] {
-            if len != tokens.len() && !(key.ends_with("scores") && len == 0) {
+        // Scores are optional (absent means "rank by id"); types default to all-normal above.
+        let lengths = [("tokenizer.ggml.token_type", types.len()), ("tokenizer.ggml.scores", scores.len())];
+        for (key, len) in lengths {
+            if len != tokens.len() && !(key == "tokenizer.ggml.scores" && len == 0) {
                 return Err(malformed(
                     gguf,
                     format!("{key} has {len} entries but tokenizer.ggml.tokens has {}", tokens.len()),
@@ -309,7 +311,6 @@ struct Pipeline<'a> {
     ignore_merges: bool,
     add_bos: bool,
     add_eos: bool,
-    add_space_prefix: bool,
 }
 
 /// Pre-tokenizer families of byte-level BPE vocabularies, keyed by `tokenizer.ggml.pre`.
@@ -423,7 +424,6 @@ fn byte_level_pipeline<'a>(gguf: &'a GgufFile, vocab: &Vocab<'a>) -> Result<Pipe
         // llama.cpp's defaults when the file does not say: Llama 3 vocabularies add BOS.
         add_bos: gguf.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(style == ByteLevelStyle::Llama3),
         add_eos: gguf.get_bool("tokenizer.ggml.add_eos_token").unwrap_or(false),
-        add_space_prefix: false,
     })
 }
 
@@ -456,7 +456,6 @@ fn sentencepiece_pipeline<'a>(gguf: &'a GgufFile, vocab: &Vocab<'a>) -> Result<P
         ignore_merges: false,
         add_bos: gguf.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(true),
         add_eos: gguf.get_bool("tokenizer.ggml.add_eos_token").unwrap_or(false),
-        add_space_prefix,
     })
 }
 
@@ -557,7 +556,6 @@ fn tokenizer_config(
     let mut config = serde_json::Map::new();
     config.insert("add_bos_token".into(), pipeline.add_bos.into());
     config.insert("add_eos_token".into(), pipeline.add_eos.into());
-    config.insert("add_prefix_space".into(), pipeline.add_space_prefix.into());
     config.insert("added_tokens_decoder".into(), json!(decoder));
     config.insert("bos_token".into(), json!(token(vocab.specials.bos)));
     config.insert("eos_token".into(), json!(token(vocab.specials.eos)));

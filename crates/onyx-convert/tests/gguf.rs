@@ -387,6 +387,36 @@ fn unsupported_dequantization_names_tensor_and_type() {
     assert!(err.to_string().contains("no tensor named 'nope'"), "{err}");
 }
 
+#[test]
+fn files_written_by_gguf_py_parse_dequantize_and_export() {
+    // The fuzz seeds come from the `gguf` Python package's own writer (fuzz/make_seeds.py), so
+    // they check this reader against an independent idea of the format.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/gguf_open");
+    let open = |name: &str| GgufFile::open(&dir.join(name)).expect("a gguf-py file opens");
+
+    let gguf = open("plain_and_block.gguf");
+    assert_eq!(gguf.get_u64("llama.context_length"), Some(64));
+    let names: Vec<&str> = gguf.tensors().iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"]);
+    for info in gguf.tensors() {
+        let values = gguf.dequantize_tensor(info).expect("dequantize");
+        assert_eq!(values.len(), info.element_count(), "{}", info.name);
+    }
+    assert_eq!(gguf.tensor("q4_1").expect("q4_1").shape, [2, 32]);
+
+    let gguf = open("k_quants.gguf");
+    for info in gguf.tensors() {
+        assert_eq!(gguf.dequantize_tensor(info).expect("dequantize").len(), 256, "{}", info.name);
+    }
+
+    for name in ["sentencepiece.gguf", "byte_level.gguf"] {
+        let gguf = open(name);
+        onyx_convert::tokenizer::build_tokenizer(&gguf).unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+    let gguf = open("byte_level.gguf");
+    assert_eq!(gguf.get("test.nested").and_then(MetaValue::as_array).map(<[MetaValue]>::len), Some(2));
+}
+
 /// Seeded xorshift64*, so a failure reproduces.
 struct Rng(u64);
 

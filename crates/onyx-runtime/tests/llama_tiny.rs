@@ -34,7 +34,7 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
     // comparison checks the packing and the kernels, not the (expected) quantization error.
     let weights = match format {
         WeightFormat::Exact => weights,
-        WeightFormat::Int4 => as_stored_in_int4(&config, weights),
+        stored => as_stored(&config, weights, stored),
     };
     let mut decoder = CpuDecoder::new(session(&model), shape(&config));
 
@@ -57,15 +57,20 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
     worst
 }
 
-/// The weights as the int4 graph stores them: every projection quantized and dequantized again;
-/// the tied output matrix too, while the embedding lookup stays exact.
-fn as_stored_in_int4(config: &LlamaConfig, mut weights: tiny::TinyWeights) -> tiny::TinyWeights {
-    use onyx_convert::blockwise::{dequantize_4bit, quantize_4bit};
+/// The weights as a quantized cpu graph stores them: every projection quantized and
+/// dequantized again; the tied output matrix too, while the embedding lookup stays exact.
+fn as_stored(config: &LlamaConfig, mut weights: tiny::TinyWeights, format: WeightFormat) -> tiny::TinyWeights {
+    use onyx_convert::blockwise::{dequantize_4bit, quantize_4bit, quantize_8bit};
     use onyx_convert::llama::Weights;
     let round_trip = |weights: &tiny::TinyWeights, name: &str| {
         let (shape, values) = weights.get(name).expect("tensor");
-        let q = quantize_4bit(&values, shape[0], shape[1], 32);
-        (shape, dequantize_4bit(&q))
+        let back = match format {
+            WeightFormat::Int4 => dequantize_4bit(&quantize_4bit(&values, shape[0], shape[1], 32)),
+            WeightFormat::Int8 => dequantize_4bit(&quantize_8bit(&values, shape[0], shape[1], 32)),
+            WeightFormat::Fp16 => values.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect(),
+            WeightFormat::Exact => values,
+        };
+        (shape, back)
     };
     let (shape, head) = round_trip(&weights, "token_embd.weight");
     weights.insert("output.weight", shape, head);
@@ -213,4 +218,13 @@ fn npu_graphs_use_only_standard_ops_and_static_shapes() {
             );
         }
     }
+}
+
+#[test]
+fn int8_and_fp16_cpu_graphs_match_the_reference() {
+    let int8 = CpuOptions { format: WeightFormat::Int8, int4_accuracy_level: 0 };
+    let worst = generate_and_compare(int8, false, 3, 1e-3);
+    println!("int8 (f32 compute) llama: max |Δlogit| = {worst:e}");
+    let worst = generate_and_compare(CpuOptions::fp16(), false, 3, 1e-3);
+    println!("fp16 llama: max |Δlogit| = {worst:e}");
 }
