@@ -18,9 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::ConvertError;
 use crate::gguf::GgufFile;
 use crate::gguf_llama::{GgufWeights, config_from_gguf};
-use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, WeightFormat, names, npu_names};
+use crate::hf::RawConfig;
+use crate::hf_llama::{SafetensorsWeights, config_from_hf};
+use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, WeightFormat, Weights, names, npu_names};
 use crate::onnx;
 use crate::package::{FORMAT_VERSION, MANIFEST_FILE, PartialPackage, Source, sha256_file};
+use crate::tokenizer::TokenizerInfo;
 
 /// What to build.
 #[derive(Clone, Debug)]
@@ -170,22 +173,87 @@ pub fn convert_gguf_chat(
     let gguf = GgufFile::open(gguf_path)?;
     let config = config_from_gguf(&gguf)?;
     let weights = GgufWeights::new(&gguf, &config);
-    let source = Source {
-        file: gguf_path.file_name().and_then(|n| n.to_str()).unwrap_or("model.gguf").to_owned(),
-        sha256: sha256_file(gguf_path)?,
+    let name = gguf.get_str("general.name").unwrap_or("chat model").to_owned();
+    let source = Source { file: file_name(gguf_path), sha256: sha256_file(gguf_path)? };
+    let tokenizer = |dir: &Path| crate::tokenizer::export_tokenizer(&gguf, dir);
+    write_chat_package(&config, &weights, name, source, tokenizer, out_dir, options, progress)
+}
+
+/// Converts a Hugging Face Llama-family folder (config.json, safetensors, tokenizer files)
+/// into a package at `out_dir`. The tokenizer files are copied, not rebuilt.
+pub fn convert_hf_chat(
+    dir: &Path,
+    out_dir: &Path,
+    options: &ChatOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ChatManifest, ConvertError> {
+    progress(Progress::Step("reading"));
+    let config = config_from_hf(dir)?;
+    let weights = SafetensorsWeights::open(dir)?;
+    let source_file = weights.source().to_path_buf();
+    let source = Source { file: file_name(&source_file), sha256: sha256_file(&source_file)? };
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("chat model").to_owned();
+    let tokenizer = |out: &Path| copy_hf_tokenizer(dir, out, &config);
+    write_chat_package(&config, &weights, name, source, tokenizer, out_dir, options, progress)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("model").to_owned()
+}
+
+/// Copies a Hugging Face folder's tokenizer files and reads the special tokens they declare.
+fn copy_hf_tokenizer(dir: &Path, out: &Path, config: &LlamaConfig) -> Result<TokenizerInfo, ConvertError> {
+    let tokenizer_json = dir.join("tokenizer.json");
+    if !tokenizer_json.is_file() {
+        return Err(ConvertError::malformed(dir, "tokenizer.json is missing (Onyx needs the fast tokenizer file)"));
+    }
+    for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
+        let from = dir.join(name);
+        if from.is_file() {
+            std::fs::copy(&from, out.join(name))
+                .map_err(|source| ConvertError::Write { path: out.join(name), source })?;
+        }
+    }
+    let raw = RawConfig::read(&dir.join("config.json"))?.decoder(&dir.join("config.json"))?;
+    let to_u32 = |v: i64| u32::try_from(v).ok();
+    let tokenizer_config: serde_json::Value = match std::fs::read(dir.join("tokenizer_config.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| ConvertError::malformed(dir.join("tokenizer_config.json"), e.to_string()))?,
+        Err(_) => serde_json::Value::Null,
     };
+    Ok(TokenizerInfo {
+        bos_token_id: raw.bos_token_id.and_then(to_u32),
+        eos_token_ids: raw.eos_token_ids.iter().copied().filter_map(to_u32).collect(),
+        pad_token_id: None,
+        chat_template: tokenizer_config["chat_template"].as_str().map(str::to_owned),
+        vocab_size: config.vocab,
+    })
+}
+
+/// Builds the variants and writes the package: the part every chat source shares.
+#[allow(clippy::too_many_arguments)]
+fn write_chat_package(
+    config: &LlamaConfig,
+    weights: &dyn Weights,
+    name: String,
+    source: Source,
+    write_tokenizer: impl FnOnce(&Path) -> Result<TokenizerInfo, ConvertError>,
+    out_dir: &Path,
+    options: &ChatOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ChatManifest, ConvertError> {
     let package = PartialPackage::create(out_dir)?;
     progress(Progress::Fraction(0.05));
 
     progress(Progress::Step("tokenizer"));
-    let tokenizer = crate::tokenizer::export_tokenizer(&gguf, package.dir())?;
+    let tokenizer = write_tokenizer(package.dir())?;
     progress(Progress::Fraction(0.1));
 
     let (past, present) = layer_names();
     let mut variants = Vec::new();
     if let Some(cpu) = options.cpu {
         progress(Progress::Step("cpu graph"));
-        let model = llama::build_cpu(&config, &weights, cpu)?;
+        let model = llama::build_cpu(config, weights, cpu)?;
         write_model(&package, "model.cpu.onnx", model)?;
         let mut inputs = vec![names::INPUT_IDS.to_owned(), names::ATTENTION_MASK.to_owned()];
         inputs.extend(past.iter().cloned());
@@ -200,13 +268,13 @@ pub fn convert_gguf_chat(
             inputs,
             outputs,
         });
-        package.write_json("genai_config.json", &genai_config(&config, &tokenizer))?;
+        package.write_json("genai_config.json", &genai_config(config, &tokenizer))?;
         progress(Progress::Fraction(0.55));
     }
     if let Some(npu) = options.npu {
         progress(Progress::Step("npu graphs"));
-        let mut prefill = llama::build_npu(&config, &weights, npu, npu.chunk)?;
-        let mut decode = llama::build_npu(&config, &weights, npu, 1)?;
+        let mut prefill = llama::build_npu(config, weights, npu, npu.chunk)?;
+        let mut decode = llama::build_npu(config, weights, npu, 1)?;
         let data = onnx::externalize(&mut [&mut prefill, &mut decode], "model.npu.data", 1024);
         package.write("model.npu.data", &data)?;
         package.write("model.npu.prefill.onnx", &prefill.encode())?;
@@ -235,7 +303,7 @@ pub fn convert_gguf_chat(
     let manifest = ChatManifest {
         format_version: FORMAT_VERSION,
         kind: "chat".into(),
-        name: gguf.get_str("general.name").unwrap_or("chat model").to_owned(),
+        name,
         architecture: ChatArchitecture {
             name: config.architecture.clone(),
             layers: config.layers,
@@ -274,7 +342,7 @@ fn write_model(package: &PartialPackage, name: &str, mut model: onnx::Model) -> 
 }
 
 /// A `genai_config.json` describing the cpu variant in onnxruntime-genai's terms.
-fn genai_config(config: &LlamaConfig, tokenizer: &crate::tokenizer::TokenizerInfo) -> serde_json::Value {
+fn genai_config(config: &LlamaConfig, tokenizer: &TokenizerInfo) -> serde_json::Value {
     let eos = match tokenizer.eos_token_ids.as_slice() {
         [single] => serde_json::json!(single),
         many => serde_json::json!(many),

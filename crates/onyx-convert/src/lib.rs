@@ -16,6 +16,7 @@ pub mod gguf;
 pub mod gguf_llama;
 pub mod graph;
 pub mod hf;
+pub mod hf_llama;
 pub mod llama;
 pub mod onnx;
 pub mod package;

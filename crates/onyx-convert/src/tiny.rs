@@ -199,3 +199,59 @@ pub fn reference_logits(
     }
     Ok(all_logits)
 }
+
+/// Writes `weights` as a Hugging Face folder (config.json, model.safetensors and minimal
+/// tokenizer files), the layout users bring from the Hub.
+pub fn write_hf_folder(config: &LlamaConfig, weights: &TinyWeights, dir: &Path) -> Result<(), ConvertError> {
+    use crate::hf_llama::SafetensorsWeights;
+    use crate::safetensors::{F32Tensor, write_f32};
+    std::fs::create_dir_all(dir).map_err(|source| ConvertError::Write { path: dir.to_path_buf(), source })?;
+    let mut names: Vec<&String> = weights.tensors.keys().collect();
+    names.sort();
+    let mut tensors = Vec::new();
+    let mut hf_names = Vec::new();
+    for name in &names {
+        let hf = SafetensorsWeights::hf_name(name)
+            .ok_or_else(|| ConvertError::malformed(&weights.path, format!("no Hugging Face name for '{name}'")))?;
+        hf_names.push(hf);
+    }
+    for (name, hf) in names.iter().zip(&hf_names) {
+        let (shape, values) = &weights.tensors[name.as_str()];
+        tensors.push(F32Tensor { name: hf, shape, values });
+    }
+    write_f32(&dir.join("model.safetensors"), &tensors)?;
+    let config_json = serde_json::json!({
+        "model_type": config.architecture,
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": config.hidden,
+        "intermediate_size": config.intermediate,
+        "num_hidden_layers": config.layers,
+        "num_attention_heads": config.heads,
+        "num_key_value_heads": config.kv_heads,
+        "vocab_size": config.vocab,
+        "rms_norm_eps": config.rms_eps,
+        "rope_theta": config.rope_theta,
+        "max_position_embeddings": config.context_length,
+        "tie_word_embeddings": true,
+        "bos_token_id": 1,
+        "eos_token_id": 2
+    });
+    // A word-level vocabulary "t0".."tN": enough for the tokenizers crate to load the file.
+    let vocab: serde_json::Map<String, serde_json::Value> =
+        (0..config.vocab).map(|i| (format!("t{i}"), serde_json::json!(i))).collect();
+    let tokenizer_json = serde_json::json!({
+        "version": "1.0",
+        "added_tokens": [],
+        "pre_tokenizer": { "type": "Whitespace" },
+        "model": { "type": "WordLevel", "vocab": vocab, "unk_token": "t0" }
+    });
+    let tokenizer_config =
+        serde_json::json!({ "chat_template": "{% for m in messages %}{{ m['content'] }} {% endfor %}" });
+    for (name, value) in
+        [("config.json", config_json), ("tokenizer.json", tokenizer_json), ("tokenizer_config.json", tokenizer_config)]
+    {
+        let path = dir.join(name);
+        std::fs::write(&path, value.to_string()).map_err(|source| ConvertError::Write { path, source })?;
+    }
+    Ok(())
+}

@@ -228,3 +228,33 @@ fn int8_and_fp16_cpu_graphs_match_the_reference() {
     let worst = generate_and_compare(CpuOptions::fp16(), false, 3, 1e-3);
     println!("fp16 llama: max |Δlogit| = {worst:e}");
 }
+
+#[test]
+fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_reference() {
+    use onyx_convert::chat::{ChatOptions, convert_hf_chat};
+    let config = tiny::tiny_config(false);
+    let weights = tiny::tiny_weights(&config, 42);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hf = dir.path().join("hf");
+    tiny::write_hf_folder(&config, &weights, &hf).expect("write HF folder");
+    let out = dir.path().join("package");
+    let npu = llama::NpuOptions { context: 32, chunk: 4, int8: false };
+    let manifest =
+        convert_hf_chat(&hf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: Some(npu) }, &mut |_| {})
+            .expect("convert");
+    assert_eq!(manifest.variants.len(), 2);
+    assert_eq!(manifest.special_tokens.eos, vec![2]);
+    for file in ["tokenizer.json", "tokenizer_config.json", "onyx-model.json", "model.cpu.onnx", "model.npu.data"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+
+    let tokens: Vec<u32> = vec![5, 17, 42, 3, 88, 1];
+    let reference = tiny::reference_logits(&config, &weights, &tokens).expect("reference");
+    let expected = reference.last().expect("logits");
+    let mut cpu = CpuDecoder::new(cpu_session(ModelSource::File(&out.join("model.cpu.onnx")), None), shape(&config));
+    let diff = max_abs_diff(&cpu.feed(&tokens), expected);
+    assert!(diff < 1e-3, "cpu package differs by {diff}");
+    let mut npu = NpuDecoder::from_files(&out, shape(&config), npu.context, npu.chunk);
+    let diff = max_abs_diff(&npu.feed(&tokens), expected);
+    assert!(diff < 1e-3, "npu package differs by {diff}");
+}
