@@ -4,6 +4,8 @@
 //! interface follows the contract in ARCHITECTURE.md, which scripts and tests depend on; `--json`
 //! output is for machines, everything else for people.
 
+mod convert;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,6 +49,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a GGUF file or a Hugging Face folder into an Onyx model package.
+    Convert {
+        /// A .gguf file, or a folder with config.json and safetensors.
+        input: PathBuf,
+        /// The package folder to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Variants to build.
+        #[arg(long, value_delimiter = ',', default_value = "cpu,npu")]
+        target: Vec<onyx_convert::package::Target>,
+        /// Weight precision: int4 (chat default), int8, fp16 or fp32 (exact; embedding default).
+        #[arg(long)]
+        quant: Option<onyx_convert::package::Precision>,
+    },
+    /// Show what a GGUF file, safetensors checkpoint or Onyx package holds.
+    Inspect {
+        /// File or folder.
+        path: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +76,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Doctor { provider, strict, json } => run_doctor(&config, &provider, strict, json),
         Command::Devices { json } => run_devices(&config, json),
+        Command::Convert { input, output, target, quant } => {
+            convert::run_convert(&input, &output, &target, quant).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Inspect { path } => convert::run_inspect(&path).map(|()| ExitCode::SUCCESS),
     };
     warn_if_explicit_runtime_skipped(&config);
     match result {

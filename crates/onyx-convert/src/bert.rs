@@ -56,63 +56,7 @@ const MIN_NORM: f32 = 1e-12;
 const PROTOBUF_LIMIT: usize = 2 * 1024 * 1024 * 1024 - 1;
 const OPSET: i64 = 17;
 
-/// The device class a graph is built for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    /// ORT's CPU EP (and GPUs): dynamic shapes.
-    Cpu,
-    /// NPUs: static shapes and standard operators only.
-    Npu,
-}
-
-impl Target {
-    /// The lowercase name used in manifests and file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Cpu => "cpu",
-            Target::Npu => "npu",
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Weight precision of a build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// The checkpoint's weights as f32, exactly.
-    Fp32,
-    /// Half-precision weights (not built for BERT yet).
-    Fp16,
-    /// Weight-only int8, per output channel.
-    Int8,
-    /// Weight-only int4 (not built for BERT yet).
-    Int4,
-}
-
-impl Precision {
-    /// The lowercase name used in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Fp16 => "fp16",
-            Precision::Int8 => "int8",
-            Precision::Int4 => "int4",
-        }
-    }
-}
-
-impl std::fmt::Display for Precision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::package::{Precision, Target};
 
 /// `onyx-model.json` for an embedding package.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
