@@ -88,7 +88,22 @@ else
   echo "$want" > "$stamp"
 fi
 
-# --- 4. Rust test runner ------------------------------------------------------------------------
+# --- 4. Default model packages ----------------------------------------------------------------
+# Converted from the sources above by Onyx's own model builder (`onyx convert`), so the app's
+# models are exactly what the builder makes. Re-done when the sources or the builder change.
+step "default models (packages)"
+builder_hash=$(cat Cargo.lock crates/onyx-convert/src/*.rs crates/onyx-cli/src/*.rs models/.sources/.installed | sha256sum | cut -d' ' -f1)
+if [ -f models/.packages-installed ] && [ "$(cat models/.packages-installed)" = "$builder_hash" ] \
+   && [ -f models/smollm2-135m-instruct/onyx-model.json ] && [ -f models/all-minilm-l6-v2/onyx-model.json ]; then
+  echo "up to date"
+else
+  cargo build --release --locked -p onyx-cli
+  ./target/release/onyx convert models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf -o models/smollm2-135m-instruct
+  ./target/release/onyx convert models/.sources/all-minilm-l6-v2 -o models/all-minilm-l6-v2
+  echo "$builder_hash" > models/.packages-installed
+fi
+
+# --- 5. Rust test runner ------------------------------------------------------------------------
 # nextest gives every test its own process: ONNX Runtime allows one environment per process and
 # can never be unloaded, so a test that loads it differently must not share a process with others.
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -96,7 +111,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
-# --- 5. UI packages ---------------------------------------------------------------------------
+# --- 6. UI packages ---------------------------------------------------------------------------
 if [ -f ui/package-lock.json ]; then
   step "UI packages"
   lock_hash=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
