@@ -48,3 +48,20 @@ describe("PluginsSection", () => {
     expect(rows[1]).toHaveTextContent("cannot open shared object file");
   });
 });
+
+describe("PluginsSection device count", () => {
+  it("says when a registered plugin offers no device here, instead of a plain success", () => {
+    const plugin = {
+      epName: "OpenVINOExecutionProvider",
+      path: "/runtime/openvino/libonnxruntime_providers_openvino_plugin.so",
+      status: "registered" as const,
+      error: null,
+      deviceCount: 0,
+    };
+    render(<PluginsSection plugins={[plugin]} runtimeLoaded />);
+    const row = within(screen.getByRole("list", { name: "Execution provider libraries" })).getByRole("listitem");
+    expect(row).toHaveTextContent("No device");
+    expect(row).toHaveTextContent("offers no device for this machine's hardware");
+    expect(row).not.toHaveTextContent(/^.*Registered$/);
+  });
+});

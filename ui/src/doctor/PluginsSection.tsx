@@ -38,8 +38,15 @@ export function PluginsSection({
                 {plugin.status === "failed" && (
                   <span className="row-error">{plugin.error ?? "Registration failed."}</span>
                 )}
+                {plugin.status === "registered" && plugin.deviceCount === 0 && (
+                  <span className="muted small">
+                    Registered, but it offers no device for this machine&apos;s hardware.
+                  </span>
+                )}
               </div>
-              {plugin.status === "registered" ? (
+              {plugin.status === "registered" && plugin.deviceCount === 0 ? (
+                <StatusPill tone="neutral">No device</StatusPill>
+              ) : plugin.status === "registered" ? (
                 <StatusPill tone="good">Registered</StatusPill>
               ) : (
                 <StatusPill tone="bad">Failed</StatusPill>
