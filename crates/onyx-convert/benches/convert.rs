@@ -13,7 +13,8 @@ use onyx_convert::gguf_llama::{GgufWeights, config_from_gguf};
 use onyx_convert::llama::{self, CpuOptions, NpuOptions};
 
 fn default_gguf() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
     assert!(path.is_file(), "{} is missing: run scripts/setup.sh", path.display());
     path
 }
@@ -37,11 +38,15 @@ fn convert(c: &mut Criterion) {
         b.iter(|| std::hint::black_box(llama::build_cpu(&config, &weights, CpuOptions::int4()).expect("cpu").encode()))
     });
     group.bench_function("build npu int8 decode graph", |b| {
-        b.iter(|| std::hint::black_box(llama::build_npu(&config, &weights, NpuOptions::default(), 1).expect("npu").encode()))
+        b.iter(|| {
+            std::hint::black_box(llama::build_npu(&config, &weights, NpuOptions::default(), 1).expect("npu").encode())
+        })
     });
     let out = tempfile::tempdir().expect("tempdir");
     group.bench_function("whole package (cpu + npu, written to disk)", |b| {
-        b.iter(|| convert_gguf_chat(&path, &out.path().join("pkg"), &ChatOptions::default(), &mut |_| {}).expect("convert"))
+        b.iter(|| {
+            convert_gguf_chat(&path, &out.path().join("pkg"), &ChatOptions::default(), &mut |_| {}).expect("convert")
+        })
     });
     group.finish();
 }

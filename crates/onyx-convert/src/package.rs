@@ -215,6 +215,32 @@ pub struct Source {
     pub sha256: String,
 }
 
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Target::Cpu),
+            "npu" => Ok(Target::Npu),
+            other => Err(format!("unknown target '{other}': expected cpu or npu")),
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "fp32" | "exact" => Ok(Precision::Fp32),
+            "fp16" => Ok(Precision::Fp16),
+            "int8" => Ok(Precision::Int8),
+            "int4" => Ok(Precision::Int4),
+            other => Err(format!("unknown precision '{other}': expected int4, int8, fp16 or fp32")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,31 +285,5 @@ mod tests {
             sha256_file(&path).expect("hash"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-}
-
-impl std::str::FromStr for Target {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "cpu" => Ok(Target::Cpu),
-            "npu" => Ok(Target::Npu),
-            other => Err(format!("unknown target '{other}': expected cpu or npu")),
-        }
-    }
-}
-
-impl std::str::FromStr for Precision {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "fp32" | "exact" => Ok(Precision::Fp32),
-            "fp16" => Ok(Precision::Fp16),
-            "int8" => Ok(Precision::Int8),
-            "int4" => Ok(Precision::Int4),
-            other => Err(format!("unknown precision '{other}': expected int4, int8, fp16 or fp32")),
-        }
     }
 }
