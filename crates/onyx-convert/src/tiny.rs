@@ -255,3 +255,132 @@ pub fn write_hf_folder(config: &LlamaConfig, weights: &TinyWeights, dir: &Path) 
     }
     Ok(())
 }
+
+/// Writes `weights` as a GGUF v3 file the way llama.cpp's converter does: f32 tensors, Q/K rows
+/// permuted for `llama` (not `qwen2`), and a tiny byte-level BPE vocabulary of `config.vocab`
+/// tokens (printable ASCII, `Ġ`, and two merges: `Ġa` and `ab`). `architecture` overrides the
+/// metadata's architecture, to test unsupported ones.
+pub fn write_gguf(
+    config: &LlamaConfig,
+    weights: &TinyWeights,
+    path: &Path,
+    architecture: &str,
+) -> Result<(), ConvertError> {
+    const ALIGN: usize = 32;
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn kv_u32(out: &mut Vec<u8>, key: &str, value: u32) {
+        string(out, key);
+        out.extend_from_slice(&4u32.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    fn kv_f32(out: &mut Vec<u8>, key: &str, value: f32) {
+        string(out, key);
+        out.extend_from_slice(&6u32.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    fn kv_str(out: &mut Vec<u8>, key: &str, value: &str) {
+        string(out, key);
+        out.extend_from_slice(&8u32.to_le_bytes());
+        string(out, value);
+    }
+    fn kv_strings(out: &mut Vec<u8>, key: &str, values: &[String]) {
+        string(out, key);
+        out.extend_from_slice(&9u32.to_le_bytes());
+        out.extend_from_slice(&8u32.to_le_bytes());
+        out.extend_from_slice(&(values.len() as u64).to_le_bytes());
+        for v in values {
+            string(out, v);
+        }
+    }
+
+    let mut tokens: Vec<String> = (33u8..=126).map(|b| (b as char).to_string()).collect();
+    tokens.extend(["Ġ".to_owned(), "Ġa".to_owned(), "ab".to_owned()]);
+    tokens.truncate(config.vocab);
+    while tokens.len() < config.vocab {
+        tokens.push(format!("<extra_{}>", tokens.len()));
+    }
+    let merges = vec!["Ġ a".to_owned(), "a b".to_owned()];
+
+    let arch = architecture;
+    let mut kv = Vec::new();
+    let mut count = 0u64;
+    let mut add = |f: &dyn Fn(&mut Vec<u8>)| {
+        f(&mut kv);
+        count += 1;
+    };
+    add(&|o| kv_str(o, "general.architecture", arch));
+    add(&|o| kv_str(o, "general.name", "tiny"));
+    add(&|o| kv_u32(o, &format!("{arch}.block_count"), config.layers as u32));
+    add(&|o| kv_u32(o, &format!("{arch}.context_length"), config.context_length as u32));
+    add(&|o| kv_u32(o, &format!("{arch}.embedding_length"), config.hidden as u32));
+    add(&|o| kv_u32(o, &format!("{arch}.feed_forward_length"), config.intermediate as u32));
+    add(&|o| kv_u32(o, &format!("{arch}.attention.head_count"), config.heads as u32));
+    add(&|o| kv_u32(o, &format!("{arch}.attention.head_count_kv"), config.kv_heads as u32));
+    add(&|o| kv_f32(o, &format!("{arch}.rope.freq_base"), config.rope_theta));
+    add(&|o| kv_f32(o, &format!("{arch}.attention.layer_norm_rms_epsilon"), config.rms_eps));
+    add(&|o| kv_str(o, "tokenizer.ggml.model", "gpt2"));
+    add(&|o| kv_str(o, "tokenizer.ggml.pre", "default"));
+    add(&|o| kv_strings(o, "tokenizer.ggml.tokens", &tokens));
+    add(&|o| kv_strings(o, "tokenizer.ggml.merges", &merges));
+    add(&|o| kv_u32(o, "tokenizer.ggml.bos_token_id", 1));
+    add(&|o| kv_u32(o, "tokenizer.ggml.eos_token_id", 2));
+
+    let permute = arch != "qwen2";
+    let mut names: Vec<&String> = weights.tensors.keys().collect();
+    names.sort();
+    let mut infos = Vec::new();
+    let mut data: Vec<u8> = Vec::new();
+    for name in &names {
+        let (shape, values) = &weights.tensors[name.as_str()];
+        let heads = if name.ends_with("attn_q.weight") {
+            Some(config.heads)
+        } else if name.ends_with("attn_k.weight") {
+            Some(config.kv_heads)
+        } else {
+            None
+        };
+        let values = match heads {
+            Some(heads) if permute => permute_rows(values, heads, config.head_dim, shape[1]),
+            _ => values.clone(),
+        };
+        data.resize(data.len().next_multiple_of(ALIGN), 0);
+        string(&mut infos, name);
+        infos.extend_from_slice(&(shape.len() as u32).to_le_bytes());
+        for dim in shape.iter().rev() {
+            infos.extend_from_slice(&(*dim as u64).to_le_bytes());
+        }
+        infos.extend_from_slice(&0u32.to_le_bytes()); // F32
+        infos.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+
+    let mut file = Vec::new();
+    file.extend_from_slice(b"GGUF");
+    file.extend_from_slice(&3u32.to_le_bytes());
+    file.extend_from_slice(&(names.len() as u64).to_le_bytes());
+    file.extend_from_slice(&count.to_le_bytes());
+    file.extend_from_slice(&kv);
+    file.extend_from_slice(&infos);
+    file.resize(file.len().next_multiple_of(ALIGN), 0);
+    file.extend_from_slice(&data);
+    std::fs::write(path, file).map_err(|source| ConvertError::Write { path: path.to_path_buf(), source })
+}
+
+/// llama.cpp's Q/K permutation (the inverse of [`crate::gguf_llama::unpermute_rows`]).
+fn permute_rows(values: &[f32], heads: usize, head_dim: usize, cols: usize) -> Vec<f32> {
+    let half = head_dim / 2;
+    let mut out = vec![0f32; values.len()];
+    for h in 0..heads {
+        for j in 0..half {
+            for t in 0..2 {
+                let gguf = (h * head_dim + 2 * j + t) * cols;
+                let hf = (h * head_dim + t * half + j) * cols;
+                out[gguf..gguf + cols].copy_from_slice(&values[hf..hf + cols]);
+            }
+        }
+    }
+    out
+}

@@ -258,3 +258,24 @@ fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_refere
     let diff = max_abs_diff(&npu.feed(&tokens), expected);
     assert!(diff < 1e-3, "npu package differs by {diff}");
 }
+
+#[test]
+fn a_gguf_with_permuted_qk_rows_converts_back_to_the_reference_model() {
+    use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
+    for arch in ["llama", "qwen2"] {
+        let config = tiny::tiny_config(arch == "qwen2");
+        let weights = tiny::tiny_weights(&config, 9);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gguf = dir.path().join("tiny.gguf");
+        tiny::write_gguf(&config, &weights, &gguf, arch).expect("write gguf");
+        let out = dir.path().join("package");
+        convert_gguf_chat(&gguf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None }, &mut |_| {})
+            .expect("convert");
+        let tokens: Vec<u32> = vec![7, 70, 3, 33];
+        let reference = tiny::reference_logits(&config, &weights, &tokens).expect("reference");
+        let mut cpu =
+            CpuDecoder::new(cpu_session(ModelSource::File(&out.join("model.cpu.onnx")), None), shape(&config));
+        let diff = max_abs_diff(&cpu.feed(&tokens), reference.last().expect("logits"));
+        assert!(diff < 1e-3, "{arch}: the GGUF package differs from the reference by {diff}");
+    }
+}

@@ -1,0 +1,149 @@
+//! Converting chat models end to end on tiny files made in the test: the package's contents,
+//! and every bad input giving an error that names the file and the problem, with nothing
+//! half-written left behind.
+
+use std::path::Path;
+
+use onyx_convert::ConvertError;
+use onyx_convert::chat::{ChatOptions, convert_gguf_chat, convert_hf_chat};
+use onyx_convert::llama::{CpuOptions, NpuOptions};
+use onyx_convert::tiny;
+
+fn small_options() -> ChatOptions {
+    ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: true }) }
+}
+
+/// Nothing but `keep` may be in `dir`: no package, no `.partial-*` folder.
+fn assert_only(dir: &Path, keep: &[&str]) {
+    let mut left: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut keep: Vec<String> = keep.iter().map(|s| (*s).to_owned()).collect();
+    keep.sort();
+    assert_eq!(left, keep, "unexpected leftovers in {}", dir.display());
+}
+
+fn convert_tiny_gguf(
+    arch: &str,
+    edit: impl FnOnce(&mut tiny::TinyWeights),
+) -> (tempfile::TempDir, Result<(), ConvertError>) {
+    let config = tiny::tiny_config(arch == "qwen2");
+    let mut weights = tiny::tiny_weights(&config, 3);
+    edit(&mut weights);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gguf = dir.path().join("tiny.gguf");
+    tiny::write_gguf(&config, &weights, &gguf, arch).expect("write gguf");
+    let result = convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |_| {}).map(|_| ());
+    (dir, result)
+}
+
+#[test]
+fn a_tiny_gguf_becomes_a_complete_package() {
+    let (dir, result) = convert_tiny_gguf("llama", |_| {});
+    result.expect("convert");
+    let out = dir.path().join("out");
+    for file in [
+        "onyx-model.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "genai_config.json",
+        "model.cpu.onnx",
+        "model.npu.prefill.onnx",
+        "model.npu.decode.onnx",
+        "model.npu.data",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("onyx-model.json")).expect("manifest")).expect("json");
+    assert_eq!(manifest["kind"], "chat");
+    assert_eq!(manifest["formatVersion"], 1);
+    assert_eq!(manifest["architecture"]["kvHeads"], 2);
+    assert_eq!(manifest["source"]["file"], "tiny.gguf");
+    assert_eq!(manifest["source"]["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(manifest["variants"][0]["precision"], "int4");
+    assert_eq!(manifest["variants"][1]["shapes"]["static"]["chunk"], 4);
+    let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).expect("tokenizer loads");
+    let ids = tokenizer.encode("ab a", false).expect("encode").get_ids().to_vec();
+    // "ab" merges into one token (id 96), " a" into "Ġa" (id 95).
+    assert_eq!(ids, vec![96, 95]);
+    assert_only(dir.path(), &["out", "tiny.gguf"]);
+}
+
+#[test]
+fn an_unsupported_architecture_is_named() {
+    let (dir, result) = convert_tiny_gguf("mamba", |_| {});
+    let message = result.expect_err("mamba").to_string();
+    assert!(message.contains("tiny.gguf") && message.contains("unsupported: architecture 'mamba'"), "{message}");
+    assert_only(dir.path(), &["tiny.gguf"]);
+}
+
+#[test]
+fn inconsistent_shapes_name_the_tensor() {
+    let (dir, result) = convert_tiny_gguf("llama", |weights| {
+        weights.insert("blk.1.ffn_up.weight", vec![95, 64], vec![0.0; 95 * 64]);
+    });
+    let message = result.expect_err("bad shape").to_string();
+    assert!(message.contains("tiny.gguf"), "{message}");
+    assert!(message.contains("'blk.1.ffn_up.weight' has shape [95, 64], expected [96, 64]"), "{message}");
+    assert_only(dir.path(), &["tiny.gguf"]);
+}
+
+#[test]
+fn a_missing_tensor_is_named() {
+    let (dir, result) = convert_tiny_gguf("llama", |weights| weights.remove("blk.0.attn_v.weight"));
+    let message = result.expect_err("missing").to_string();
+    assert!(message.contains("tensor 'blk.0.attn_v.weight' is missing"), "{message}");
+    assert_only(dir.path(), &["tiny.gguf"]);
+}
+
+#[test]
+fn truncated_and_foreign_files_are_rejected_cleanly() {
+    let (dir, result) = convert_tiny_gguf("llama", |_| {});
+    result.expect("convert");
+    let gguf = dir.path().join("tiny.gguf");
+    let bytes = std::fs::read(&gguf).expect("read");
+    for (name, contents) in [
+        ("truncated.gguf", bytes[..bytes.len() / 2].to_vec()),
+        ("header-only.gguf", bytes[..10].to_vec()),
+        ("not-gguf.gguf", b"PK\x03\x04 this is a zip file, not a model".to_vec()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).expect("write");
+        let out = dir.path().join(format!("{name}.out"));
+        let message = convert_gguf_chat(&path, &out, &small_options(), &mut |_| {}).expect_err(name).to_string();
+        assert!(message.contains(name), "{name}: {message}");
+        assert!(!out.exists(), "{name}: a package was left behind");
+    }
+}
+
+#[test]
+fn a_hugging_face_folder_without_a_tokenizer_is_named() {
+    let config = tiny::tiny_config(false);
+    let weights = tiny::tiny_weights(&config, 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hf = dir.path().join("hf");
+    tiny::write_hf_folder(&config, &weights, &hf).expect("write");
+    std::fs::remove_file(hf.join("tokenizer.json")).expect("remove");
+    let message = convert_hf_chat(&hf, &dir.path().join("out"), &small_options(), &mut |_| {})
+        .expect_err("no tokenizer")
+        .to_string();
+    assert!(message.contains("tokenizer.json is missing"), "{message}");
+    assert!(message.contains("hf"), "{message}");
+    assert_only(dir.path(), &["hf"]);
+}
+
+#[test]
+fn a_failed_conversion_keeps_the_previous_package() {
+    let (dir, result) = convert_tiny_gguf("llama", |_| {});
+    result.expect("convert");
+    let out = dir.path().join("out");
+    let before = std::fs::read(out.join("onyx-model.json")).expect("manifest");
+    let broken = dir.path().join("broken.gguf");
+    std::fs::write(&broken, b"GGUF\x03\x00\x00\x00").expect("write");
+    convert_gguf_chat(&broken, &out, &small_options(), &mut |_| {}).expect_err("broken");
+    assert_eq!(std::fs::read(out.join("onyx-model.json")).expect("manifest"), before);
+    assert_only(dir.path(), &["broken.gguf", "out", "tiny.gguf"]);
+}
