@@ -561,10 +561,12 @@ pub fn build_npu(
     let grouped_shape = g.const_i64("grouped_shape", &[4], &[1, kv_heads as i64, (group * seq) as i64, hd as i64]);
     let heads_shape = g.const_i64("heads_shape", &[4], &[1, heads as i64, seq as i64, hd as i64]);
     let merged_shape = g.const_i64("merged_shape", &[3], &[1, seq as i64, (heads * hd) as i64]);
-    let tile = g.const_i64("bias_tile", &[4], &[1, 1, group as i64, 1]);
     // Query heads are laid out kv-head-major, so folding each group of query heads into the
     // sequence axis lets one MatMul per KV head serve all of its query heads (no rank-5 tensor).
-    let group_bias = g.op1("/attn_prep", "Tile", &[&bias, &tile]);
+    // The bias is repeated to match with Concat rather than Tile, which fewer NPU and plugin
+    // EPs implement.
+    let copies: Vec<&str> = std::iter::repeat_n(bias.as_str(), group).collect();
+    let group_bias = g.op1_with("/attn_prep", "Concat", "", &copies, vec![("axis", int(2))]);
 
     for layer in 0..config.layers {
         let scope = format!("/blk.{layer}");

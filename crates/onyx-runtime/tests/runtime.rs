@@ -239,3 +239,65 @@ fn a_compile_cache_the_ep_cannot_fill_never_costs_the_ep() {
     let x = [0.5, -1.0, 2.0, 0.25];
     assert_close(&run_probe(&mut built.session, x), &probe::reference_output(&x), "ggml without cache");
 }
+
+/// The npu variant is built for NPUs, whose EPs are plugins (QNN, OpenVINO). Where neither has a
+/// device, the ggml plugin stands in: strict mode must place every node of the fp32 prefill
+/// graph on it, and its logits must match the CPU EP's.
+#[test]
+fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
+    use onyx_convert::llama::{self, MASKED, names, npu_names};
+    use onyx_convert::tiny;
+    use onyx_runtime::ort::session::SessionInputValue;
+    use onyx_runtime::ort::value::Tensor;
+    use std::borrow::Cow;
+
+    let device = plugin_device();
+    let config = tiny::tiny_config(false);
+    let weights = tiny::tiny_weights(&config, 42);
+    let (context, seq) = (32usize, 4usize);
+    let options = llama::NpuOptions { context, chunk: seq, int8: false };
+    let model = llama::build_npu(&config, &weights, options, seq).expect("npu graph").encode();
+
+    let run = |choice: ProviderChoice, strict: bool| -> (Vec<f32>, onyx_runtime::ActiveProvider) {
+        let mut request = SessionRequest::new(ModelSource::Bytes(&model), choice);
+        request.strict = strict;
+        request.ep_options.push(("ggml.partial".into(), "1".into()));
+        let mut built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = [5i64, 17, 42, 3];
+        let mut bias = vec![MASKED; seq * (context + seq)];
+        for i in 0..seq {
+            for j in 0..=i {
+                bias[i * (context + seq) + context + j] = 0.0;
+            }
+        }
+        let (kv, hd) = (config.kv_heads, config.head_dim);
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (names::INPUT_IDS.into(), Tensor::from_array(([1, seq], tokens.to_vec())).expect("ids").into()),
+            (npu_names::POSITION_IDS.into(), Tensor::from_array(([1, seq], vec![0i64, 1, 2, 3])).expect("pos").into()),
+            (
+                npu_names::ATTENTION_BIAS.into(),
+                Tensor::from_array(([1, 1, seq, context + seq], bias)).expect("bias").into(),
+            ),
+            (npu_names::LAST_INDEX.into(), Tensor::from_array(([1], vec![3i64])).expect("last").into()),
+        ];
+        for layer in 0..config.layers {
+            for kind in ["key", "value"] {
+                let zeros = Tensor::from_array(([1, kv, context, hd], vec![0f32; kv * context * hd])).expect("cache");
+                inputs.push((names::past(layer, kind).into(), zeros.into()));
+            }
+        }
+        let outputs = built.session.run(inputs).expect("run");
+        let logits = outputs[names::LOGITS].try_extract_array::<f32>().expect("logits").iter().copied().collect();
+        drop(outputs);
+        (logits, built.provider)
+    };
+
+    let (on_plugin, provider) = run(ProviderChoice::for_device(device), true);
+    assert_eq!(provider.ep, device.ep_name);
+    assert_eq!(provider.nodes_on_ep, provider.nodes_total, "{provider:?}");
+    let (on_cpu, _) = run(ProviderChoice::Cpu, false);
+    let diff = on_plugin.iter().zip(&on_cpu).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    // ggml keeps weights in f16 on the CPU backend (its log says so), so allow f16-sized error.
+    assert!(diff < 0.05, "plugin and CPU logits differ by {diff}");
+    println!("npu prefill graph on {}: {}; max |Δlogit| vs CPU EP {diff:e}", device.ep_name, provider.summary());
+}
