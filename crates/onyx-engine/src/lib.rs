@@ -1,0 +1,20 @@
+//! Onyx's engine: chat generation and embeddings on whatever provider the runtime picked, one API
+//! shared by the desktop app and the CLI.
+//!
+//! What flows in: a model folder (an Onyx package, an onnxruntime-genai folder or an Optimum
+//! export), a provider choice, and requests. What flows out: streamed events (`Token`,
+//! `ProviderChanged`, `Done`), replies with their statistics and the provider that produced them,
+//! and embedding vectors.
+//!
+//! Everything here is blocking and CPU-heavy by design: callers run it on worker threads or in
+//! `spawn_blocking`, never on an async runtime's threads. Every long call takes a
+//! [`CancelToken`] that stops it within one decode step.
+
+mod cancel;
+pub mod embed;
+mod error;
+pub mod sampling;
+pub mod template;
+
+pub use cancel::CancelToken;
+pub use error::EngineError;
