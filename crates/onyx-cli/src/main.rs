@@ -4,6 +4,7 @@
 //! interface follows the contract in ARCHITECTURE.md, which scripts and tests depend on; `--json`
 //! output is for machines, everything else for people.
 
+mod chat;
 mod convert;
 
 use std::path::PathBuf;
@@ -68,6 +69,74 @@ enum Command {
         /// File or folder.
         path: PathBuf,
     },
+    /// Chat with a local model: interactive, or one reply with -p.
+    Chat {
+        /// Model: a package folder, a name under models/, or an ONNX folder.
+        #[arg(short, long)]
+        model: Option<String>,
+        /// Provider: auto, npu, gpu, cpu, or an EP name.
+        #[arg(long, default_value = "auto")]
+        provider: String,
+        /// Run entirely on the chosen provider or fail.
+        #[arg(long)]
+        strict: bool,
+        /// One prompt, one reply, then exit.
+        #[arg(short, long)]
+        prompt: Option<String>,
+        /// System prompt.
+        #[arg(long)]
+        system: Option<String>,
+        /// Sampling temperature (0 = greedy).
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        /// Nucleus sampling mass.
+        #[arg(long, default_value_t = 0.9)]
+        top_p: f32,
+        /// Keep only the k most likely tokens (0 = off).
+        #[arg(long, default_value_t = 40)]
+        top_k: usize,
+        /// Drop tokens below this fraction of the most likely one's probability.
+        #[arg(long, default_value_t = 0.05)]
+        min_p: f32,
+        /// Penalty for repeating tokens (1 = off).
+        #[arg(long, default_value_t = 1.1)]
+        repetition_penalty: f32,
+        /// Most tokens to generate.
+        #[arg(long, default_value_t = 512)]
+        max_tokens: usize,
+        /// Seed, for reproducible sampling.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the reply as JSON (with -p).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Embed texts with the embedding model.
+    Embed {
+        /// Model: a package folder or a name under models/.
+        #[arg(short, long)]
+        model: Option<String>,
+        /// Provider: auto, npu, gpu, cpu, or an EP name.
+        #[arg(long, default_value = "auto")]
+        provider: String,
+        /// Print {"model","dim","embeddings"} as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Texts to embed.
+        texts: Vec<String>,
+    },
+    /// Measure the default models: time to first token, prefill and decode speed, embeddings/s.
+    Bench {
+        /// Provider: auto, npu, gpu, cpu, or an EP name.
+        #[arg(long, default_value = "auto")]
+        provider: String,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Measured runs per figure (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +149,32 @@ fn main() -> ExitCode {
             convert::run_convert(&input, &output, &target, quant).map(|()| ExitCode::SUCCESS)
         }
         Command::Inspect { path } => convert::run_inspect(&path).map(|()| ExitCode::SUCCESS),
+        Command::Chat {
+            model,
+            provider,
+            strict,
+            prompt,
+            system,
+            temperature,
+            top_p,
+            top_k,
+            min_p,
+            repetition_penalty,
+            max_tokens,
+            seed,
+            json,
+        } => {
+            let sampling =
+                onyx_engine::sampling::SamplingParams { temperature, top_k, top_p, min_p, repetition_penalty, seed };
+            let options = chat::ChatOptions { model, provider, strict, sampling, max_tokens, system };
+            chat::run_chat(&config, &options, prompt.as_deref(), json).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Embed { model, provider, json, texts } => {
+            chat::run_embed(&config, model.as_deref(), &provider, json, &texts).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench { provider, json, runs } => {
+            chat::run_bench(&config, &provider, json, runs).map(|()| ExitCode::SUCCESS)
+        }
     };
     warn_if_explicit_runtime_skipped(&config);
     match result {

@@ -1,1 +1,870 @@
-//! x
+//! Sentence embeddings on whatever provider the runtime picked.
+//!
+//! What flows in: a model folder and texts. Two layouts are read:
+//! - an Onyx embedding package (`onyx-model.json` of kind `embedding`, written by `onyx convert`),
+//!   whose graphs already pool and L2-normalise (`sentence_embedding`);
+//! - a sentence-transformers ONNX export (`model.onnx` or `onnx/model.onnx`, with `tokenizer.json`),
+//!   which ends at token vectors (`last_hidden_state` or `token_embeddings`); the pooling its
+//!   `modules.json` names is then done here.
+//!
+//! What flows out: one unit-length vector per text, in input order. Vectors are L2-normalised once
+//! more in Rust whatever the graph did, so callers can compare them with a plain dot product.
+//!
+//! Dynamic graphs take batches sorted by token count and padded only to their longest text, which
+//! keeps the compute spent on padding small. Static NPU graphs take exactly the batch and sequence
+//! length they were built for.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use onyx_convert::bert::{self, EmbeddingManifest, Shapes, Target};
+use onyx_convert::hf::{Pooling, Prefixes, SentenceTransformers};
+use onyx_convert::package::{FORMAT_VERSION, MANIFEST_FILE};
+use onyx_runtime::ort::session::{Session, SessionInputValue};
+use onyx_runtime::ort::value::{Tensor, TensorElementType};
+use onyx_runtime::{
+    ActiveProvider, Attempt, DeviceInfo, DeviceKind, ModelSource, ProvidedSession, ProviderChoice, ProviderError,
+    Runtime, SessionRequest,
+};
+use tokenizers::{PostProcessor, Tokenizer};
+
+use crate::{CancelToken, EngineError};
+
+/// Texts per run on dynamic graphs when the caller passes 0: large enough to keep the CPU's
+/// matrix kernels busy, small enough that a batch of 256-token texts stays within a few hundred MB.
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+const TOKENIZER_FILE: &str = "tokenizer.json";
+/// Where sentence-transformers and Optimum put the graph, relative to the model folder.
+const ONNX_EXPORT_FILES: &[&str] = &["model.onnx", "onnx/model.onnx"];
+/// Token-vector outputs of the exports Onyx reads: Onyx packages and sentence-transformers'
+/// own exporter call it `token_embeddings`, plain transformers exports `last_hidden_state`.
+const TOKEN_OUTPUTS: &[&str] = &[bert::TOKEN_EMBEDDINGS, "last_hidden_state"];
+/// Longest input assumed for an export that states none: BERT's position table.
+const FALLBACK_MAX_TOKENS: usize = 512;
+/// sentence-transformers' clamp on the norm, so an all-zero vector stays zero instead of NaN.
+const MIN_NORM: f32 = 1e-12;
+
+/// What a text is for. Models trained with prompts (E5, Nomic, BGE, ...) want a different
+/// prefix on queries than on the passages they are matched against; others ignore this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextKind {
+    /// A search query.
+    Query,
+    /// A passage being indexed.
+    Document,
+}
+
+/// One of a package's graphs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// The dynamic-shape graph.
+    Cpu,
+    /// The static-shape graph built for NPUs (batch and sequence fixed, padded).
+    Npu,
+}
+
+impl Variant {
+    fn target(self) -> Target {
+        match self {
+            Variant::Cpu => Target::Cpu,
+            Variant::Npu => Target::Npu,
+        }
+    }
+}
+
+/// What each graph input carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputRole {
+    Ids,
+    Mask,
+    TypeIds,
+}
+
+/// Which output holds the answer, and whether it still needs pooling.
+#[derive(Clone, Debug)]
+enum Readout {
+    /// `[batch, dim]`, pooled inside the graph.
+    Pooled(String),
+    /// `[batch, sequence, dim]`, pooled here.
+    Tokens { name: String, pooling: Pooling },
+}
+
+/// What [`inspect_graph`] learned about a graph's inputs and outputs.
+struct GraphIo {
+    inputs: Vec<(String, InputRole)>,
+    readout: Readout,
+    /// The output's width, when the graph fixes it.
+    dim: Option<usize>,
+}
+
+/// One tokenized text. Kept as u32 until a batch is assembled: all texts of a call are tokenized
+/// up front (batches are sorted by length), and int64 rows would double that memory.
+struct Encoded {
+    ids: Vec<u32>,
+    mask: Vec<u32>,
+    type_ids: Vec<u32>,
+}
+
+/// A loaded embedding model: its ORT session (one owner; `run` takes `&mut`), tokenizer and the
+/// facts about its graph. `Send`, so it can live on a worker thread or behind a mutex.
+pub struct EmbeddingModel {
+    dir: PathBuf,
+    session: Session,
+    provider: ActiveProvider,
+    tokenizer: Tokenizer,
+    manifest: Option<EmbeddingManifest>,
+    variant: Variant,
+    shapes: Shapes,
+    inputs: Vec<(String, InputRole)>,
+    readout: Readout,
+    dim: usize,
+    max_tokens: usize,
+    prefixes: Prefixes,
+}
+
+impl fmt::Debug for EmbeddingModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddingModel")
+            .field("dir", &self.dir)
+            .field("variant", &self.variant)
+            .field("shapes", &self.shapes)
+            .field("dim", &self.dim)
+            .field("max_tokens", &self.max_tokens)
+            .field("provider", &self.provider.summary())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddingModel {
+    /// Loads the embedding model in `dir`: an Onyx embedding package or a sentence-transformers
+    /// ONNX export (see the module docs).
+    ///
+    /// For a package, the cpu variant is built first on `provider`. When that lands on an NPU, or
+    /// an NPU was tried and refused the dynamic graph (NPU compilers want static shapes), the npu
+    /// variant is built too and used if it runs on an NPU; otherwise the cpu variant is kept and
+    /// the npu variant's outcome is added to the provider's `tried` list. Missing files are
+    /// [`EngineError::Package`] errors naming the file.
+    pub fn load(
+        runtime: &'static Runtime,
+        dir: &Path,
+        provider: &ProviderChoice,
+        strict: bool,
+    ) -> Result<Self, EngineError> {
+        Self::open(runtime, dir, provider, strict, None)
+    }
+
+    /// Loads `dir` with the given graph, whatever device `provider` resolves to: checks a static
+    /// graph on the CPU EP, or pins a variant a user knows works better on their machine.
+    pub fn load_variant(
+        runtime: &'static Runtime,
+        dir: &Path,
+        provider: &ProviderChoice,
+        strict: bool,
+        variant: Variant,
+    ) -> Result<Self, EngineError> {
+        Self::open(runtime, dir, provider, strict, Some(variant))
+    }
+
+    /// Where the model runs.
+    pub fn provider(&self) -> &ActiveProvider {
+        &self.provider
+    }
+
+    /// Length of the vectors [`EmbeddingModel::embed`] returns.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The most tokens of one text the model sees (special tokens included); longer texts are
+    /// truncated to it. Callers that chunk documents should size chunks below it.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// The graph in use (always [`Variant::Cpu`] for a sentence-transformers export).
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// The package manifest, for Onyx packages.
+    pub fn manifest(&self) -> Option<&EmbeddingManifest> {
+        self.manifest.as_ref()
+    }
+
+    /// Embeds `texts`, returning one unit-length vector per text, in input order.
+    ///
+    /// Texts get the model's prefix for `kind` (if it has one), are tokenized and truncated to
+    /// [`EmbeddingModel::max_tokens`]. Dynamic graphs run up to `batch_size` texts at a time (0
+    /// means [`DEFAULT_BATCH_SIZE`]); static graphs run the batch they were built for and ignore
+    /// it. `cancel` is checked before every batch and terminates a run in flight. A failure leaves
+    /// the model ready for the next call.
+    pub fn embed(
+        &mut self,
+        texts: &[&str],
+        kind: TextKind,
+        batch_size: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Vec<f32>>, EngineError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encoded = self.tokenize(texts, kind, cancel)?;
+        let rows = match self.shapes {
+            Shapes::Dynamic if batch_size == 0 => DEFAULT_BATCH_SIZE,
+            Shapes::Dynamic => batch_size,
+            Shapes::Static { batch, .. } => batch,
+        };
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        if self.shapes == Shapes::Dynamic {
+            // Longest first: texts of similar length share a batch, so little padding is computed,
+            // and a batch too large for memory fails at the start rather than at the end.
+            order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].ids.len()));
+        }
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(rows) {
+            if cancel.is_cancelled() {
+                return Err(EngineError::Cancelled);
+            }
+            let batch: Vec<&Encoded> = chunk.iter().map(|&i| &encoded[i]).collect();
+            for (&i, vector) in chunk.iter().zip(self.run_batch(&batch, cancel)?) {
+                vectors[i] = vector;
+            }
+        }
+        Ok(vectors)
+    }
+
+    fn open(
+        runtime: &'static Runtime,
+        dir: &Path,
+        choice: &ProviderChoice,
+        strict: bool,
+        forced: Option<Variant>,
+    ) -> Result<Self, EngineError> {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        if manifest_path.is_file() {
+            return Self::open_package(runtime, dir, &manifest_path, choice, strict, forced);
+        }
+        if let Some(model_file) = ONNX_EXPORT_FILES.iter().map(|f| dir.join(f)).find(|p| p.is_file()) {
+            return Self::open_onnx_export(runtime, dir, &model_file, choice, strict, forced);
+        }
+        if !dir.is_dir() {
+            return Err(EngineError::package(dir, "no such folder"));
+        }
+        Err(EngineError::package(
+            dir,
+            format!(
+                "not an embedding model folder: expected {MANIFEST_FILE} (an Onyx package) or model.onnx / \
+                 onnx/model.onnx with {TOKENIZER_FILE} (a sentence-transformers ONNX export)"
+            ),
+        ))
+    }
+
+    fn open_package(
+        runtime: &'static Runtime,
+        dir: &Path,
+        manifest_path: &Path,
+        choice: &ProviderChoice,
+        strict: bool,
+        forced: Option<Variant>,
+    ) -> Result<Self, EngineError> {
+        let manifest = read_manifest(manifest_path)?;
+        // The tokenizer is checked before the session: building one can take seconds (minutes when
+        // an NPU compiles), which a missing file should not cost.
+        let tokenizer_path = dir.join(TOKENIZER_FILE);
+        require_file(&tokenizer_path, "the tokenizer")?;
+        let mut tokenizer = read_tokenizer(&tokenizer_path)?;
+
+        let (variant, entry, built) = build_package_session(runtime, dir, &manifest, choice, strict, forced)?;
+        let model_file = dir.join(&entry.file);
+        let shapes = entry.shapes;
+        let max_tokens = match shapes {
+            Shapes::Static { sequence, .. } => manifest.context_length.min(sequence),
+            Shapes::Dynamic => manifest.context_length,
+        };
+        let GraphIo { inputs, readout, dim: graph_dim } =
+            inspect_graph(&built.session, &model_file, true, manifest.pooling)?;
+        if let Some(graph_dim) = graph_dim.filter(|&d| d != manifest.dim) {
+            return Err(EngineError::package(
+                &model_file,
+                format!("the graph returns {graph_dim}-wide vectors but {MANIFEST_FILE} says dim {}", manifest.dim),
+            ));
+        }
+        limit_tokenizer(&mut tokenizer, &tokenizer_path, max_tokens)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            session: built.session,
+            provider: built.provider,
+            tokenizer,
+            dim: manifest.dim,
+            prefixes: manifest.prefixes.clone(),
+            manifest: Some(manifest),
+            variant,
+            shapes,
+            inputs,
+            readout,
+            max_tokens,
+        })
+    }
+
+    fn open_onnx_export(
+        runtime: &'static Runtime,
+        dir: &Path,
+        model_file: &Path,
+        choice: &ProviderChoice,
+        strict: bool,
+        forced: Option<Variant>,
+    ) -> Result<Self, EngineError> {
+        if forced == Some(Variant::Npu) {
+            return Err(EngineError::package(
+                model_file,
+                "a sentence-transformers ONNX export has one dynamic graph and no npu variant; \
+                 convert the model with `onyx convert` to get one",
+            ));
+        }
+        // Optimum writes the tokenizer next to the graph; sentence-transformers keeps it at the
+        // top of the folder and the graph in onnx/.
+        let tokenizer_path = [Some(dir), model_file.parent()]
+            .into_iter()
+            .flatten()
+            .map(|d| d.join(TOKENIZER_FILE))
+            .find(|p| p.is_file())
+            .ok_or_else(|| EngineError::package(dir.join(TOKENIZER_FILE), "the tokenizer is missing"))?;
+        let mut tokenizer = read_tokenizer(&tokenizer_path)?;
+        let pipeline = SentenceTransformers::detect(dir).map_err(|e| EngineError::package(dir, e.to_string()))?;
+        // Without modules.json the folder is a plain transformers export; mean pooling is what
+        // sentence-transformers itself uses for such models.
+        let pooling = pipeline.as_ref().map_or(Pooling::Mean, |p| p.pooling);
+        let prefixes = pipeline.as_ref().map(|p| p.prefixes.clone()).unwrap_or_default();
+        let max_tokens = pipeline
+            .as_ref()
+            .and_then(|p| p.max_seq_length)
+            .or_else(|| tokenizer.get_truncation().map(|t| t.max_length))
+            .unwrap_or(FALLBACK_MAX_TOKENS);
+
+        let built = build_session(runtime, model_file, choice, strict)?;
+        let GraphIo { inputs, readout, dim: graph_dim } = inspect_graph(&built.session, model_file, false, pooling)?;
+        let dim = match graph_dim {
+            Some(dim) => dim,
+            None => hidden_size(dir)?,
+        };
+        limit_tokenizer(&mut tokenizer, &tokenizer_path, max_tokens)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            session: built.session,
+            provider: built.provider,
+            tokenizer,
+            manifest: None,
+            variant: Variant::Cpu,
+            shapes: Shapes::Dynamic,
+            inputs,
+            readout,
+            dim,
+            max_tokens,
+            prefixes,
+        })
+    }
+
+    fn tokenize(&self, texts: &[&str], kind: TextKind, cancel: &CancelToken) -> Result<Vec<Encoded>, EngineError> {
+        let prefix = match kind {
+            TextKind::Query => self.prefixes.query.as_deref(),
+            TextKind::Document => self.prefixes.document.as_deref(),
+        }
+        .unwrap_or("");
+        texts
+            .iter()
+            .map(|text| {
+                // Tokenizing thousands of long texts takes seconds; a cancel should not wait for it.
+                if cancel.is_cancelled() {
+                    return Err(EngineError::Cancelled);
+                }
+                let input =
+                    if prefix.is_empty() { Cow::Borrowed(*text) } else { Cow::Owned(format!("{prefix}{text}")) };
+                let encoding = self.tokenizer.encode(input.as_ref(), true).map_err(|e| {
+                    let start: String = text.chars().take(40).collect();
+                    EngineError::Tokenizer(format!("{e} (text starting {start:?})"))
+                })?;
+                Ok(Encoded {
+                    ids: encoding.get_ids().to_vec(),
+                    mask: encoding.get_attention_mask().to_vec(),
+                    type_ids: encoding.get_type_ids().to_vec(),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs one batch (at most the graph's batch size for static graphs) and returns one
+    /// normalised vector per text of `batch`.
+    fn run_batch(&mut self, batch: &[&Encoded], cancel: &CancelToken) -> Result<Vec<Vec<f32>>, EngineError> {
+        let longest = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
+        let (rows, length) = match self.shapes {
+            Shapes::Static { batch: rows, sequence } => (rows, sequence),
+            Shapes::Dynamic => (batch.len(), longest),
+        };
+        if longest > length || batch.len() > rows {
+            // The tokenizer truncates to max_tokens, which load() capped at the static length.
+            return Err(EngineError::Tokenizer(format!(
+                "{} texts of up to {longest} tokens do not fit the graph's {rows} x {length} input",
+                batch.len()
+            )));
+        }
+        let mut ids = Vec::with_capacity(rows * length);
+        let mut mask = Vec::with_capacity(rows * length);
+        let mut type_ids = Vec::with_capacity(rows * length);
+        for row in 0..rows {
+            // A static graph needs every row filled. Repeating a real text keeps the filler rows'
+            // numerics ordinary (an all-padding row is a degenerate softmax); their outputs are
+            // dropped.
+            let encoded = batch[row % batch.len()];
+            pad_into(&mut ids, &encoded.ids, length);
+            pad_into(&mut mask, &encoded.mask, length);
+            pad_into(&mut type_ids, &encoded.type_ids, length);
+        }
+        let shape = [rows as i64, length as i64];
+        let tensor = |data: Vec<i64>| {
+            Tensor::from_array((shape, data))
+                .map_err(|e| EngineError::Inference { provider: self.provider.ep.clone(), message: e.to_string() })
+        };
+        let (ids, mask, type_ids) = (tensor(ids)?, tensor(mask)?, tensor(type_ids)?);
+        let inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = self
+            .inputs
+            .iter()
+            .map(|(name, role)| {
+                let value = match role {
+                    InputRole::Ids => &ids,
+                    InputRole::Mask => &mask,
+                    InputRole::TypeIds => &type_ids,
+                };
+                (Cow::Borrowed(name.as_str()), SessionInputValue::from(value))
+            })
+            .collect();
+
+        let provider = &self.provider.ep;
+        let failed = |message: String| {
+            // A terminated run reports an ORT error; the caller asked for it, so say so.
+            if cancel.is_cancelled() {
+                EngineError::Cancelled
+            } else {
+                EngineError::Inference { provider: provider.clone(), message }
+            }
+        };
+        let outputs = self.session.run_with_options(inputs, cancel.run_options()).map_err(|e| failed(e.to_string()))?;
+        let name = match &self.readout {
+            Readout::Pooled(name) | Readout::Tokens { name, .. } => name,
+        };
+        let value = outputs.get(name).ok_or_else(|| failed(format!("the graph returned no output '{name}'")))?;
+        let (out_shape, data) =
+            value.try_extract_tensor::<f32>().map_err(|e| failed(format!("output '{name}': {e}")))?;
+        let dim = self.dim;
+        let expected: Vec<i64> = match self.readout {
+            Readout::Pooled(_) => vec![rows as i64, dim as i64],
+            Readout::Tokens { .. } => vec![rows as i64, length as i64, dim as i64],
+        };
+        if **out_shape != *expected {
+            return Err(failed(format!("output '{name}' has shape {:?}, expected {expected:?}", &**out_shape)));
+        }
+        let vectors = batch
+            .iter()
+            .enumerate()
+            .map(|(row, encoded)| {
+                let mut vector = match &self.readout {
+                    Readout::Pooled(_) => data[row * dim..(row + 1) * dim].to_vec(),
+                    Readout::Tokens { pooling, .. } => {
+                        let tokens = &data[row * length * dim..(row + 1) * length * dim];
+                        pool(tokens, &encoded.mask, dim, *pooling)
+                    }
+                };
+                normalize(&mut vector);
+                vector
+            })
+            .collect();
+        Ok(vectors)
+    }
+}
+
+/// Cosine similarity of two vectors, in `-1.0..=1.0`. Vectors of different lengths come from
+/// different models and are not comparable, so they score 0, as does a zero vector.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    // f64 sums: this is for reports and tests, where the last digits matter more than speed.
+    let (mut dot, mut norm_a, mut norm_b) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        dot += x * y;
+        norm_a += x * x;
+        norm_b += y * y;
+    }
+    let norms = (norm_a * norm_b).sqrt();
+    if norms == 0.0 { 0.0 } else { (dot / norms) as f32 }
+}
+
+fn require_file(path: &Path, what: &str) -> Result<(), EngineError> {
+    if path.is_file() { Ok(()) } else { Err(EngineError::package(path, format!("{what} is missing (file not found)"))) }
+}
+
+fn read_manifest(path: &Path) -> Result<EmbeddingManifest, EngineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EngineError::package(path, format!("cannot read: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| EngineError::package(path, format!("not valid JSON: {e}")))?;
+    // Kind and version first: a chat package or a newer format would otherwise fail with a
+    // confusing "missing field" error.
+    match json.get("kind").and_then(serde_json::Value::as_str) {
+        Some("embedding") => {}
+        Some(kind) => {
+            return Err(EngineError::package(path, format!("is a {kind} model package, not an embedding model")));
+        }
+        None => return Err(EngineError::package(path, "has no \"kind\"")),
+    }
+    if let Some(version) = json.get("formatVersion").and_then(serde_json::Value::as_u64)
+        && version > u64::from(FORMAT_VERSION)
+    {
+        return Err(EngineError::package(
+            path,
+            format!("format version {version} is newer than this Onyx reads ({FORMAT_VERSION}); update Onyx"),
+        ));
+    }
+    let manifest: EmbeddingManifest =
+        serde_json::from_value(json).map_err(|e| EngineError::package(path, format!("invalid manifest: {e}")))?;
+    if manifest.dim == 0 || manifest.context_length == 0 {
+        return Err(EngineError::package(path, "dim and contextLength must be positive"));
+    }
+    if manifest.variants.is_empty() {
+        return Err(EngineError::package(path, "lists no variants"));
+    }
+    for variant in &manifest.variants {
+        if let Shapes::Static { batch, sequence } = variant.shapes
+            && (batch == 0 || sequence == 0)
+        {
+            return Err(EngineError::package(path, format!("variant {} has an empty static shape", variant.file)));
+        }
+    }
+    Ok(manifest)
+}
+
+fn read_tokenizer(path: &Path) -> Result<Tokenizer, EngineError> {
+    Tokenizer::from_file(path).map_err(|e| EngineError::package(path, format!("unreadable tokenizer: {e}")))
+}
+
+/// Makes the tokenizer truncate to `max_tokens` and leaves padding to the batcher, which pads
+/// per batch (dynamic) or to the graph's length (static).
+fn limit_tokenizer(tokenizer: &mut Tokenizer, path: &Path, max_tokens: usize) -> Result<(), EngineError> {
+    let special = tokenizer.get_post_processor().map_or(0, |p| p.added_tokens(false));
+    if max_tokens <= special {
+        return Err(EngineError::package(
+            path,
+            format!("a limit of {max_tokens} tokens leaves no room for text beside {special} special tokens"),
+        ));
+    }
+    // Keep the file's direction and strategy: they are part of how the model was trained.
+    let mut truncation = tokenizer.get_truncation().cloned().unwrap_or_default();
+    truncation.max_length = max_tokens;
+    truncation.stride = 0;
+    tokenizer.with_truncation(Some(truncation)).map_err(|e| EngineError::package(path, e.to_string()))?;
+    tokenizer.with_padding(None);
+    Ok(())
+}
+
+fn build_session(
+    runtime: &Runtime,
+    model_file: &Path,
+    choice: &ProviderChoice,
+    strict: bool,
+) -> Result<ProvidedSession, EngineError> {
+    let mut request = SessionRequest::new(ModelSource::File(model_file), choice.clone());
+    request.strict = strict;
+    Ok(runtime.build_session(&request)?)
+}
+
+fn build_variant(
+    runtime: &Runtime,
+    dir: &Path,
+    entry: &bert::Variant,
+    choice: &ProviderChoice,
+    strict: bool,
+) -> Result<ProvidedSession, EngineError> {
+    let file = dir.join(&entry.file);
+    require_file(&file, &format!("the {} variant's graph", entry.target.as_str()))?;
+    build_session(runtime, &file, choice, strict)
+}
+
+/// Picks and builds the package graph to use; see [`EmbeddingModel::load`].
+fn build_package_session<'m>(
+    runtime: &Runtime,
+    dir: &Path,
+    manifest: &'m EmbeddingManifest,
+    choice: &ProviderChoice,
+    strict: bool,
+    forced: Option<Variant>,
+) -> Result<(Variant, &'m bert::Variant, ProvidedSession), EngineError> {
+    let find = |variant: Variant| manifest.variants.iter().find(|v| v.target == variant.target());
+    if let Some(variant) = forced {
+        let entry = find(variant).ok_or_else(|| {
+            let listed: Vec<&str> = manifest.variants.iter().map(|v| v.target.as_str()).collect();
+            EngineError::package(
+                dir.join(MANIFEST_FILE),
+                format!("has no {} variant (it has {})", variant.target().as_str(), listed.join(", ")),
+            )
+        })?;
+        return Ok((variant, entry, build_variant(runtime, dir, entry, choice, strict)?));
+    }
+
+    let (primary, primary_entry) = match (find(Variant::Cpu), find(Variant::Npu)) {
+        (Some(entry), _) => (Variant::Cpu, entry),
+        (None, Some(entry)) => (Variant::Npu, entry),
+        (None, None) => {
+            return Err(EngineError::package(dir.join(MANIFEST_FILE), "has neither a cpu nor an npu variant"));
+        }
+    };
+    let mut primary_built = build_variant(runtime, dir, primary_entry, choice, strict);
+    let npu_entry = find(Variant::Npu).filter(|_| primary == Variant::Cpu);
+    if let Some(npu_entry) = npu_entry
+        && npu_in_play(runtime, &primary_built)
+    {
+        let note = match build_variant(runtime, dir, npu_entry, choice, strict) {
+            Ok(built) if built.provider.device_kind == DeviceKind::Npu => {
+                return Ok((Variant::Npu, npu_entry, built));
+            }
+            Ok(built) => Attempt {
+                ep: built.provider.ep,
+                device: built.provider.device_name,
+                reason: format!("the npu variant ({}) did not run on an NPU", npu_entry.file),
+            },
+            Err(error @ EngineError::Package { .. }) => return Err(error),
+            Err(error) => {
+                Attempt { ep: "npu variant".into(), device: "-".into(), reason: format!("{}: {error}", npu_entry.file) }
+            }
+        };
+        // Keep the report honest about why the NPU graph is not the one running.
+        match &mut primary_built {
+            Ok(built) => built.provider.tried.push(note),
+            Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried.push(note),
+            Err(_) => {}
+        }
+    }
+    Ok((primary, primary_entry, primary_built?))
+}
+
+/// Whether an NPU was involved in building the cpu variant: it runs there, or one was tried and
+/// refused it. NPU compilers reject dynamic shapes, so the second case is the common one, and
+/// exactly when the static graph is worth building.
+fn npu_in_play(runtime: &Runtime, built: &Result<ProvidedSession, EngineError>) -> bool {
+    match built {
+        Ok(built) => {
+            built.provider.device_kind == DeviceKind::Npu || tried_an_npu(runtime.devices(), &built.provider.tried)
+        }
+        Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried_an_npu(runtime.devices(), tried),
+        Err(_) => false,
+    }
+}
+
+/// Whether one of the `tried` attempts was on an NPU device. Attempts carry names, not kinds, so
+/// they are matched against the device list; "no NPU found" entries name no device and never match.
+fn tried_an_npu(devices: &[DeviceInfo], tried: &[Attempt]) -> bool {
+    tried.iter().any(|attempt| {
+        devices.iter().any(|device| {
+            device.kind == DeviceKind::Npu && device.ep_name == attempt.ep && device.display_name() == attempt.device
+        })
+    })
+}
+
+/// Maps the graph's inputs to token rows and picks its output. `prefer_pooled` reads an in-graph
+/// `sentence_embedding` when there is one (Onyx packages); otherwise token vectors are preferred,
+/// since what a foreign export's pooled output contains is not recorded anywhere.
+fn inspect_graph(
+    session: &Session,
+    model_file: &Path,
+    prefer_pooled: bool,
+    pooling: Pooling,
+) -> Result<GraphIo, EngineError> {
+    let mut inputs = Vec::new();
+    for input in session.inputs() {
+        let role = match input.name() {
+            bert::INPUT_IDS => InputRole::Ids,
+            bert::ATTENTION_MASK => InputRole::Mask,
+            bert::TOKEN_TYPE_IDS => InputRole::TypeIds,
+            other => {
+                return Err(EngineError::package(
+                    model_file,
+                    format!(
+                        "graph input '{other}' is not one of {}, {}, {}",
+                        bert::INPUT_IDS,
+                        bert::ATTENTION_MASK,
+                        bert::TOKEN_TYPE_IDS
+                    ),
+                ));
+            }
+        };
+        let element = input.dtype().tensor_type();
+        if element != Some(TensorElementType::Int64) {
+            return Err(EngineError::package(
+                model_file,
+                format!("graph input '{}' is {element:?}; Onyx feeds int64 token rows", input.name()),
+            ));
+        }
+        inputs.push((input.name().to_owned(), role));
+    }
+    // Without a mask, padding would leak into attention and pooling.
+    for (role, name) in [(InputRole::Ids, bert::INPUT_IDS), (InputRole::Mask, bert::ATTENTION_MASK)] {
+        if !inputs.iter().any(|(_, r)| *r == role) {
+            return Err(EngineError::package(model_file, format!("the graph has no '{name}' input")));
+        }
+    }
+
+    let output = |name: &str| session.outputs().iter().find(|o| o.name() == name);
+    let pooled = output(bert::SENTENCE_EMBEDDING).map(|o| (o, Readout::Pooled(o.name().to_owned())));
+    let tokens = TOKEN_OUTPUTS
+        .iter()
+        .find_map(|&name| output(name))
+        .map(|o| (o, Readout::Tokens { name: o.name().to_owned(), pooling }));
+    let chosen = if prefer_pooled { pooled.or(tokens) } else { tokens.or(pooled) };
+    let Some((outlet, readout)) = chosen else {
+        let names: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        return Err(EngineError::package(
+            model_file,
+            format!(
+                "the graph has none of the outputs {}, {} (it has {})",
+                bert::SENTENCE_EMBEDDING,
+                TOKEN_OUTPUTS.join(", "),
+                names.join(", ")
+            ),
+        ));
+    };
+    let element = outlet.dtype().tensor_type();
+    if element != Some(TensorElementType::Float32) {
+        return Err(EngineError::package(
+            model_file,
+            format!("graph output '{}' is {element:?}; only float32 outputs are read", outlet.name()),
+        ));
+    }
+    let dim = outlet.dtype().tensor_shape().and_then(|s| s.last().copied()).and_then(|d| usize::try_from(d).ok());
+    Ok(GraphIo { inputs, readout, dim: dim.filter(|&d| d > 0) })
+}
+
+/// The embedding width from `config.json`, for exports whose graph leaves it dynamic.
+fn hidden_size(dir: &Path) -> Result<usize, EngineError> {
+    let path = dir.join("config.json");
+    let unknown =
+        |why: String| EngineError::package(&path, format!("the graph does not fix the embedding width and {why}"));
+    let text = std::fs::read_to_string(&path).map_err(|e| unknown(format!("config.json is unreadable ({e})")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| unknown(format!("config.json is not JSON ({e})")))?;
+    json.get("hidden_size")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|d| usize::try_from(d).ok())
+        .filter(|&d| d > 0)
+        .ok_or_else(|| unknown("config.json has no hidden_size".into()))
+}
+
+/// Appends `row` as int64, right-padded with zeros to `length`. Padding ids are masked out, so 0
+/// (a valid id in any vocabulary) is as good as the tokenizer's pad token.
+fn pad_into(out: &mut Vec<i64>, row: &[u32], length: usize) {
+    out.extend(row.iter().map(|&v| i64::from(v)));
+    out.extend(std::iter::repeat_n(0, length.saturating_sub(row.len())));
+}
+
+/// Pools one text's token vectors (`tokens` is `[sequence, dim]`, row-major) under its attention
+/// mask, as sentence-transformers' `Pooling` module does. Scale does not matter: the result is
+/// normalised afterwards, which is also why mean and mean-sqrt-len pooling coincide here.
+fn pool(tokens: &[f32], mask: &[u32], dim: usize, pooling: Pooling) -> Vec<f32> {
+    let valid: Vec<(usize, &[f32])> =
+        tokens.chunks_exact(dim).enumerate().filter(|(i, _)| mask.get(*i).is_some_and(|&m| m != 0)).collect();
+    let Some(&(_, last)) = valid.last() else {
+        return vec![0.0; dim];
+    };
+    match pooling {
+        Pooling::Cls => tokens[..dim].to_vec(),
+        Pooling::LastToken => last.to_vec(),
+        Pooling::Max => valid.iter().fold(vec![f32::NEG_INFINITY; dim], |mut acc, (_, row)| {
+            acc.iter_mut().zip(*row).for_each(|(a, &x)| *a = a.max(x));
+            acc
+        }),
+        Pooling::Mean | Pooling::MeanSqrtLen | Pooling::WeightedMean => {
+            let mut sum = vec![0.0f32; dim];
+            for &(position, row) in &valid {
+                // Weighted mean weighs position i (from 0) by i + 1.
+                let weight = if pooling == Pooling::WeightedMean { (position + 1) as f32 } else { 1.0 };
+                sum.iter_mut().zip(row).for_each(|(s, &x)| *s += weight * x);
+            }
+            sum
+        }
+    }
+}
+
+fn normalize(vector: &mut [f32]) {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(MIN_NORM);
+    vector.iter_mut().for_each(|x| *x /= norm);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_ignores_padding() {
+        // Three positions of width 2; the last is padding and must not count.
+        let tokens = [1.0, 0.0, 3.0, 2.0, 100.0, 100.0];
+        let mask = [1, 1, 0];
+        assert_eq!(pool(&tokens, &mask, 2, Pooling::Mean), vec![4.0, 2.0]);
+        assert_eq!(pool(&tokens, &mask, 2, Pooling::Max), vec![3.0, 2.0]);
+        assert_eq!(pool(&tokens, &mask, 2, Pooling::Cls), vec![1.0, 0.0]);
+        assert_eq!(pool(&tokens, &mask, 2, Pooling::LastToken), vec![3.0, 2.0]);
+        assert_eq!(pool(&tokens, &mask, 2, Pooling::WeightedMean), vec![7.0, 4.0]);
+        assert_eq!(pool(&tokens, &[0, 0, 0], 2, Pooling::Mean), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn normalize_gives_unit_length_and_keeps_zero_vectors_finite() {
+        let mut v = vec![3.0, 4.0];
+        normalize(&mut v);
+        assert_eq!(v, vec![0.6, 0.8]);
+        let mut zero = vec![0.0, 0.0];
+        normalize(&mut zero);
+        assert_eq!(zero, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn cosine_handles_scale_zero_and_mismatched_lengths() {
+        assert!((cosine(&[1.0, 2.0], &[2.0, 4.0]) - 1.0).abs() < 1e-7);
+        assert!((cosine(&[1.0, 0.0], &[0.0, 1.0])).abs() < 1e-7);
+        assert!((cosine(&[1.0, 0.0], &[-1.0, 0.0]) + 1.0).abs() < 1e-7);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+        assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn only_attempts_on_an_npu_device_count_as_an_npu_refusing_the_dynamic_graph() {
+        let device = |index: usize, ep: &str, kind: DeviceKind| DeviceInfo {
+            index,
+            ep_name: ep.into(),
+            ep_vendor: String::new(),
+            hardware_vendor: "Test".into(),
+            vendor_id: 0,
+            device_id: 0,
+            kind,
+            ep_metadata: Default::default(),
+            hardware_metadata: Default::default(),
+        };
+        let devices = [
+            device(0, "CPUExecutionProvider", DeviceKind::Cpu),
+            device(1, "QNNExecutionProvider", DeviceKind::Npu),
+            device(2, "WebGpuExecutionProvider", DeviceKind::Gpu),
+        ];
+        let attempt = |ep: &str, device: String| Attempt { ep: ep.into(), device, reason: "refused".into() };
+        let qnn = attempt("QNNExecutionProvider", devices[1].display_name());
+        let gpu = attempt("WebGpuExecutionProvider", devices[2].display_name());
+        let no_npu = attempt("NPU", "-".into());
+        assert!(tried_an_npu(&devices, &[gpu.clone(), qnn]));
+        assert!(!tried_an_npu(&devices, &[gpu, no_npu]));
+        assert!(!tried_an_npu(&devices, &[]));
+    }
+
+    #[test]
+    fn padding_fills_with_zeros() {
+        let mut out = vec![9];
+        pad_into(&mut out, &[1, 2], 4);
+        assert_eq!(out, vec![9, 1, 2, 0, 0]);
+    }
+}

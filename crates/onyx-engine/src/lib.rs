@@ -11,10 +11,14 @@
 //! [`CancelToken`] that stops it within one decode step.
 
 mod cancel;
+pub mod chat;
+mod decoder;
 pub mod embed;
+mod engine;
 mod error;
 pub mod sampling;
 pub mod template;
 
 pub use cancel::CancelToken;
+pub use engine::Engine;
 pub use error::EngineError;

@@ -1,0 +1,322 @@
+//! `onyx chat`, `onyx embed` and `onyx bench`: the engine from a terminal.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use onyx_engine::chat::{ChatEvent, ChatRequest, Reply};
+use onyx_engine::embed::TextKind;
+use onyx_engine::sampling::SamplingParams;
+use onyx_engine::template::Message;
+use onyx_engine::{CancelToken, Engine};
+use onyx_runtime::{ProviderChoice, RuntimeConfig};
+
+/// Default chat and embedding packages, as setup names them under models/.
+pub const DEFAULT_CHAT_MODEL: &str = "smollm2-135m-instruct";
+pub const DEFAULT_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
+
+/// Resolves `-m`: a folder, or a name under `ONYX_MODELS` or the repository's models/.
+pub fn resolve_model(model: Option<&str>, default: &str) -> anyhow::Result<PathBuf> {
+    let name = model.unwrap_or(default);
+    let direct = PathBuf::from(name);
+    if direct.is_dir() {
+        return Ok(direct);
+    }
+    let mut roots = Vec::new();
+    if let Some(dir) = std::env::var_os("ONYX_MODELS").filter(|v| !v.is_empty()) {
+        roots.push(PathBuf::from(dir));
+    }
+    for start in [std::env::current_dir().ok(), std::env::current_exe().ok()].into_iter().flatten() {
+        for dir in start.ancestors() {
+            if dir.join("models").is_dir() && dir.join("scripts").join("setup.sh").is_file() {
+                roots.push(dir.join("models"));
+            }
+        }
+    }
+    for root in &roots {
+        if root.join(name).is_dir() {
+            return Ok(root.join(name));
+        }
+    }
+    let looked: Vec<String> = roots.iter().map(|r| r.join(name).display().to_string()).collect();
+    bail!(
+        "model '{name}' not found (looked in: {}); run scripts/setup.sh or pass -m FOLDER",
+        if looked.is_empty() { "no models folder found".into() } else { looked.join(", ") }
+    )
+}
+
+/// Options shared by `chat` and `bench`.
+pub struct ChatOptions {
+    pub model: Option<String>,
+    pub provider: String,
+    pub strict: bool,
+    pub sampling: SamplingParams,
+    pub max_tokens: usize,
+    pub system: Option<String>,
+}
+
+fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
+    Ok(Engine::new(config)?)
+}
+
+/// `onyx chat`.
+pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let engine = engine(config)?;
+    let dir = resolve_model(options.model.as_deref(), DEFAULT_CHAT_MODEL)?;
+    let provider = engine.load_chat(&dir, &ProviderChoice::parse(&options.provider), options.strict)?;
+    let mut messages: Vec<Message> = Vec::new();
+    if let Some(system) = &options.system {
+        messages.push(Message { role: "system".into(), content: system.clone() });
+    }
+    if let Some(prompt) = prompt {
+        messages.push(Message { role: "user".into(), content: prompt.to_owned() });
+        let reply = send(&engine, options, &messages, !json)?;
+        if json {
+            let out = serde_json::json!({
+                "text": reply.text,
+                "token_ids": reply.token_ids,
+                "prompt_tokens": reply.stats.prompt_tokens,
+                "finish_reason": reply.finish_reason,
+                "stats": reply.stats,
+                "provider": reply.provider,
+                "sources": [],
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!();
+            print_stats(&reply);
+        }
+        return Ok(());
+    }
+
+    eprintln!("{} on {}. Commands: /reset, /system TEXT, /stats, /quit", dir.display(), provider.summary());
+    let mut last: Option<Reply> = None;
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("> ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).context("reading stdin")? == 0 {
+            break;
+        }
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" | "/exit" => break,
+            "/reset" => {
+                messages.retain(|m| m.role == "system");
+                eprintln!("(conversation cleared)");
+            }
+            "/stats" => match &last {
+                Some(reply) => print_stats(reply),
+                None => eprintln!("(no reply yet)"),
+            },
+            _ if line.starts_with("/system") => {
+                let text = line.trim_start_matches("/system").trim();
+                messages.retain(|m| m.role != "system");
+                if !text.is_empty() {
+                    messages.insert(0, Message { role: "system".into(), content: text.to_owned() });
+                }
+                eprintln!("(system prompt {})", if text.is_empty() { "cleared" } else { "set" });
+            }
+            _ => {
+                messages.push(Message { role: "user".into(), content: line.to_owned() });
+                match send(&engine, options, &messages, true) {
+                    Ok(reply) => {
+                        println!();
+                        messages.push(Message { role: "assistant".into(), content: reply.text.clone() });
+                        last = Some(reply);
+                    }
+                    Err(e) => {
+                        // The engine stays usable: report, drop the failed turn, go on.
+                        eprintln!("error: {e:#}");
+                        messages.pop();
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn send(engine: &Engine, options: &ChatOptions, messages: &[Message], stream: bool) -> anyhow::Result<Reply> {
+    let request = ChatRequest {
+        messages: messages.to_vec(),
+        sampling: options.sampling.clone(),
+        max_tokens: options.max_tokens,
+        stop: Vec::new(),
+        ignore_eos: false,
+    };
+    let cancel = CancelToken::new()?;
+    let mut out = std::io::stdout();
+    let reply = engine.chat(&request, &cancel, &mut |event| match event {
+        ChatEvent::Token { text } if stream => {
+            let _ = write!(out, "{text}");
+            let _ = out.flush();
+        }
+        ChatEvent::ProviderChanged { from, to, reason } => eprintln!("\n(provider changed: {from} -> {to}: {reason})"),
+        _ => {}
+    })?;
+    Ok(reply)
+}
+
+fn print_stats(reply: &Reply) {
+    let s = &reply.stats;
+    eprintln!(
+        "[{} prompt + {} generated tokens; first token {:.0} ms; prefill {:.0} tok/s; decode {:.1} tok/s; {}]",
+        s.prompt_tokens,
+        s.generated_tokens,
+        s.time_to_first_token_ms,
+        s.prefill_tokens_per_second,
+        s.decode_tokens_per_second,
+        reply.provider.summary()
+    );
+}
+
+/// `onyx embed`.
+pub fn run_embed(
+    config: &RuntimeConfig,
+    model: Option<&str>,
+    provider: &str,
+    json: bool,
+    texts: &[String],
+) -> anyhow::Result<()> {
+    if texts.is_empty() {
+        bail!("give at least one TEXT to embed");
+    }
+    let engine = engine(config)?;
+    let dir = resolve_model(model, DEFAULT_EMBEDDING_MODEL)?;
+    engine.load_embedding(&dir, &ProviderChoice::parse(provider), false)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = engine.embed(&refs, TextKind::Document, &CancelToken::new()?)?;
+    let dim = vectors.first().map_or(0, Vec::len);
+    if json {
+        let out = serde_json::json!({ "model": dir.display().to_string(), "dim": dim, "embeddings": vectors });
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        for (text, vector) in texts.iter().zip(&vectors) {
+            let head: Vec<String> = vector.iter().take(6).map(|v| format!("{v:+.4}")).collect();
+            println!("{dim}-d [{} ...]  {text}", head.join(", "));
+        }
+    }
+    Ok(())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// A passage of about `tokens` tokens, for benchmarks.
+fn passage(tokenizer: &tokenizers::Tokenizer, tokens: usize) -> String {
+    const TEXT: &str = "The quick brown fox jumps over the lazy dog while the river runs past old stone bridges. ";
+    let mut text = String::new();
+    while tokenizer.encode(text.as_str(), false).map(|e| e.len()).unwrap_or(usize::MAX) < tokens {
+        text.push_str(TEXT);
+    }
+    text
+}
+
+/// `onyx bench`.
+pub fn run_bench(config: &RuntimeConfig, provider: &str, json: bool, runs: usize) -> anyhow::Result<()> {
+    let engine = engine(config)?;
+    let choice = ProviderChoice::parse(provider);
+    let chat_dir = resolve_model(None, DEFAULT_CHAT_MODEL)?;
+    let embed_dir = resolve_model(None, DEFAULT_EMBEDDING_MODEL)?;
+    let chat_provider = engine.load_chat(&chat_dir, &choice, false)?;
+    let embed_provider = engine.load_embedding(&embed_dir, &choice, false)?;
+    let runs = runs.max(1);
+
+    // Chat: a 512-token prompt, then 128 greedy tokens (end-of-sequence ignored so every run
+    // decodes the same count).
+    let prompt_text = engine.with_chat_model(|m| {
+        let tokenizer = m.tokenizer();
+        passage(tokenizer, 490)
+    })?;
+    let request = ChatRequest {
+        messages: vec![Message { role: "user".into(), content: prompt_text }],
+        sampling: SamplingParams::greedy(),
+        max_tokens: 128,
+        stop: Vec::new(),
+        ignore_eos: true,
+    };
+    let (mut ttft, mut prefill, mut decode) = (Vec::new(), Vec::new(), Vec::new());
+    let mut prompt_tokens = 0;
+    for run in 0..runs + 1 {
+        // A new conversation each run, so the prompt is prefilled from scratch.
+        engine.with_chat_model(|m| m.reset())?;
+        let reply = engine.chat(&request, &CancelToken::new()?, &mut |_| {})?;
+        if run == 0 {
+            continue; // warm-up: first-run allocations and ORT's lazy initialisation
+        }
+        prompt_tokens = reply.stats.prompt_tokens;
+        ttft.push(reply.stats.time_to_first_token_ms);
+        prefill.push(reply.stats.prefill_tokens_per_second);
+        decode.push(reply.stats.decode_tokens_per_second);
+    }
+
+    // Embeddings: 256-token passages at batch 1 and 32.
+    let text = engine.with_embedding_model(|m| passage(m.tokenizer(), 254))?;
+    let mut per_batch = Vec::new();
+    for batch in [1usize, 32] {
+        let texts: Vec<&str> = std::iter::repeat_n(text.as_str(), batch.max(8)).collect();
+        let mut rates = Vec::new();
+        for _ in 0..runs.max(3) {
+            let started = std::time::Instant::now();
+            engine.with_embedding_model(|m| m.embed(&texts, TextKind::Document, batch, &CancelToken::new()?))??;
+            rates.push(texts.len() as f64 / started.elapsed().as_secs_f64());
+        }
+        per_batch.push((batch, median(rates)));
+    }
+
+    let result = serde_json::json!({
+        "chat": {
+            "model": chat_dir.display().to_string(),
+            "provider": chat_provider.summary(),
+            "promptTokens": prompt_tokens,
+            "generatedTokens": 128,
+            "timeToFirstTokenMs": median(ttft),
+            "prefillTokensPerSecond": median(prefill),
+            "decodeTokensPerSecond": median(decode),
+        },
+        "embeddings": {
+            "model": embed_dir.display().to_string(),
+            "provider": embed_provider.summary(),
+            "passageTokens": 256,
+            "batch1PassagesPerSecond": per_batch[0].1,
+            "batch32PassagesPerSecond": per_batch[1].1,
+        },
+        "peakRssMb": peak_rss_mb(),
+        "runs": runs,
+        "statistic": "median",
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        let c = &result["chat"];
+        let e = &result["embeddings"];
+        println!("chat       {} ({})", c["model"].as_str().unwrap_or(""), c["provider"].as_str().unwrap_or(""));
+        println!(
+            "  prompt {} tokens: first token {:.0} ms, prefill {:.0} tok/s",
+            c["promptTokens"],
+            c["timeToFirstTokenMs"].as_f64().unwrap_or(0.0),
+            c["prefillTokensPerSecond"].as_f64().unwrap_or(0.0)
+        );
+        println!("  decode 128 tokens: {:.1} tok/s", c["decodeTokensPerSecond"].as_f64().unwrap_or(0.0));
+        println!("embeddings {} ({})", e["model"].as_str().unwrap_or(""), e["provider"].as_str().unwrap_or(""));
+        println!("  256-token passages: {:.1}/s at batch 1, {:.1}/s at batch 32", per_batch[0].1, per_batch[1].1);
+        println!("peak RSS   {:.0} MB   (medians of {runs} runs)", peak_rss_mb().unwrap_or(0.0));
+    }
+    Ok(())
+}

@@ -1,0 +1,530 @@
+//! Chat models: loading any supported layout, and generating streamed replies.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use onyx_convert::chat::{ChatManifest, Shapes};
+use onyx_runtime::{ActiveProvider, DeviceKind, ProviderChoice, Runtime};
+use serde::{Deserialize, Serialize};
+use tokenizers::Tokenizer;
+
+use crate::decoder::{Decoder, DynamicDecoder, StaticDecoder, StaticShape};
+use crate::sampling::{Sampler, SamplingParams};
+use crate::template::{ChatTemplate, Message};
+use crate::{CancelToken, EngineError};
+
+/// The folder layouts Onyx runs chat models from, detected once when loading.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatModelLayout {
+    /// An Onyx package (`onyx-model.json`), with a cpu and/or npu variant.
+    Onyx(Box<ChatManifest>),
+    /// An onnxruntime-genai folder (`genai_config.json` with one decoder file).
+    Genai {
+        /// The decoder graph.
+        model: PathBuf,
+    },
+    /// An Optimum / transformers.js export (`model.onnx` or `decoder_model_merged.onnx`).
+    Optimum {
+        /// The decoder graph.
+        model: PathBuf,
+    },
+}
+
+impl ChatModelLayout {
+    /// Works out what `dir` holds.
+    pub fn detect(dir: &Path) -> Result<Self, EngineError> {
+        if !dir.is_dir() {
+            return Err(EngineError::package(dir, "is not a folder"));
+        }
+        let manifest_path = dir.join(onyx_convert::package::MANIFEST_FILE);
+        if manifest_path.is_file() {
+            let bytes =
+                std::fs::read(&manifest_path).map_err(|e| EngineError::package(&manifest_path, e.to_string()))?;
+            let manifest: ChatManifest = serde_json::from_slice(&bytes)
+                .map_err(|e| EngineError::package(&manifest_path, format!("not a chat package manifest: {e}")))?;
+            for variant in &manifest.variants {
+                for file in variant.files.iter().chain(variant.data_file.iter()) {
+                    if !dir.join(file).is_file() {
+                        return Err(EngineError::package(dir.join(file), "is missing (the package is incomplete)"));
+                    }
+                }
+            }
+            return Ok(ChatModelLayout::Onyx(Box::new(manifest)));
+        }
+        let genai = dir.join("genai_config.json");
+        if genai.is_file() {
+            let bytes = std::fs::read(&genai).map_err(|e| EngineError::package(&genai, e.to_string()))?;
+            let config: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| EngineError::package(&genai, e.to_string()))?;
+            let file = config["model"]["decoder"]["filename"]
+                .as_str()
+                .ok_or_else(|| EngineError::package(&genai, "model.decoder.filename is missing"))?;
+            let model = dir.join(file);
+            if !model.is_file() {
+                return Err(EngineError::package(&model, "is missing"));
+            }
+            return Ok(ChatModelLayout::Genai { model });
+        }
+        for candidate in
+            ["model.onnx", "decoder_model_merged.onnx", "onnx/model.onnx", "onnx/decoder_model_merged.onnx"]
+        {
+            let model = dir.join(candidate);
+            if model.is_file() {
+                return Ok(ChatModelLayout::Optimum { model });
+            }
+        }
+        Err(EngineError::package(
+            dir,
+            "holds no onyx-model.json, genai_config.json, model.onnx or decoder_model_merged.onnx",
+        ))
+    }
+}
+
+/// One request for a reply.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatRequest {
+    /// The conversation, oldest first, ending with the user's message.
+    pub messages: Vec<Message>,
+    /// How to pick tokens.
+    pub sampling: SamplingParams,
+    /// Most tokens to generate.
+    pub max_tokens: usize,
+    /// Strings that end the reply (not included in it).
+    pub stop: Vec<String>,
+    /// Keep going past end-of-sequence tokens (benchmarks, which need a fixed token count).
+    #[serde(default)]
+    pub ignore_eos: bool,
+}
+
+/// Why a reply ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FinishReason {
+    /// The model emitted an end-of-sequence token.
+    Eos,
+    /// A stop string appeared.
+    Stop,
+    /// `max_tokens` was reached.
+    MaxTokens,
+    /// The context is full.
+    ContextFull,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// Numbers for every reply.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Prompt tokens (after trimming).
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// From the request to the first token, ms.
+    pub time_to_first_token_ms: f64,
+    /// Prompt tokens per second (prompt tokens actually run; a reused prefix is not counted).
+    pub prefill_tokens_per_second: f64,
+    /// Generated tokens per second after the first.
+    pub decode_tokens_per_second: f64,
+    /// Whole reply, ms.
+    pub total_ms: f64,
+}
+
+/// Streamed while a reply is generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ChatEvent {
+    /// A piece of text (never a split UTF-8 character).
+    Token {
+        /// The text.
+        text: String,
+    },
+    /// The model moved to another provider mid-reply.
+    ProviderChanged {
+        /// Where it ran.
+        from: String,
+        /// Where it runs now.
+        to: String,
+        /// Why it moved.
+        reason: String,
+    },
+    /// The reply is complete.
+    Done {
+        /// Its numbers.
+        stats: Stats,
+    },
+}
+
+/// A finished reply.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reply {
+    /// The reply text.
+    pub text: String,
+    /// Its token ids.
+    pub token_ids: Vec<u32>,
+    /// The prompt's token ids.
+    pub prompt_ids: Vec<u32>,
+    /// Why it ended.
+    pub finish_reason: FinishReason,
+    /// Its numbers.
+    pub stats: Stats,
+    /// Where it ran (at the end, after any fallback).
+    pub provider: ActiveProvider,
+    /// Oldest messages left out so the conversation fits the context.
+    pub dropped_messages: usize,
+}
+
+/// A loaded chat model: tokenizer, template and a decoder on its provider.
+pub struct ChatModel {
+    dir: PathBuf,
+    layout: ChatModelLayout,
+    tokenizer: Arc<Tokenizer>,
+    template: ChatTemplate,
+    eos: Vec<u32>,
+    decoder: Box<dyn Decoder>,
+    /// Tokens in the decoder's cache, so a follow-up turn only runs its new tokens.
+    fed: Vec<u32>,
+    /// Fault injection for tests: fail the decoder after this many more steps.
+    fail_after: Option<usize>,
+}
+
+impl std::fmt::Debug for ChatModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatModel")
+            .field("dir", &self.dir)
+            .field("provider", &self.decoder.provider().summary())
+            .finish()
+    }
+}
+
+/// Longest conversation a dynamic decoder is allowed, whatever the model was trained for: keeps
+/// the KV cache (and memory) bounded on laptops.
+const MAX_DYNAMIC_CONTEXT: usize = 4096;
+
+fn read_tokenizer_config(dir: &Path) -> serde_json::Value {
+    std::fs::read(dir.join("tokenizer_config.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// A special token in tokenizer_config.json is a string or `{"content": ...}`.
+fn token_text(value: &serde_json::Value) -> Option<String> {
+    value.as_str().map(str::to_owned).or_else(|| value["content"].as_str().map(str::to_owned))
+}
+
+impl ChatModel {
+    /// Loads the model in `dir` on the provider `choice` picks.
+    pub fn load(runtime: &Runtime, dir: &Path, choice: &ProviderChoice, strict: bool) -> Result<Self, EngineError> {
+        let layout = ChatModelLayout::detect(dir)?;
+        let tokenizer_path = dir.join("tokenizer.json");
+        let tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| EngineError::package(&tokenizer_path, format!("cannot load: {e}")))?;
+        let config = read_tokenizer_config(dir);
+        let bos = token_text(&config["bos_token"]);
+        let eos_text = token_text(&config["eos_token"]);
+        let template = match &config["chat_template"] {
+            serde_json::Value::String(source) => ChatTemplate::new(source, bos, eos_text.clone())?,
+            // Some tokenizers list named templates; the unnamed/default one is for chat.
+            serde_json::Value::Array(list) => {
+                match list.iter().find(|t| t["name"] == "default").and_then(|t| t["template"].as_str()) {
+                    Some(source) => ChatTemplate::new(source, bos, eos_text.clone())?,
+                    None => ChatTemplate::chatml(),
+                }
+            }
+            _ => ChatTemplate::chatml(),
+        };
+        let mut eos: Vec<u32> = match &layout {
+            ChatModelLayout::Onyx(manifest) => manifest.special_tokens.eos.clone(),
+            _ => Vec::new(),
+        };
+        if let Some(id) = eos_text.as_deref().and_then(|t| tokenizer.token_to_id(t))
+            && !eos.contains(&id)
+        {
+            eos.push(id);
+        }
+        if eos.is_empty() {
+            return Err(EngineError::package(
+                dir,
+                "declares no end-of-sequence token (tokenizer_config.json eos_token)",
+            ));
+        }
+        let decoder = build_decoder(runtime, dir, &layout, choice, strict)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            layout,
+            tokenizer: Arc::new(tokenizer),
+            template,
+            eos,
+            decoder,
+            fed: Vec::new(),
+            fail_after: None,
+        })
+    }
+
+    /// Where the model runs.
+    pub fn provider(&self) -> &ActiveProvider {
+        self.decoder.provider()
+    }
+
+    /// The detected layout.
+    pub fn layout(&self) -> &ChatModelLayout {
+        &self.layout
+    }
+
+    /// The tokenizer (for token counts and the CLI's `--json`).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Most tokens a conversation can hold.
+    pub fn context(&self) -> usize {
+        self.decoder.capacity()
+    }
+
+    /// Forgets the cached conversation: the next reply prefills its whole prompt.
+    pub fn reset(&mut self) {
+        self.decoder.reset();
+        self.fed.clear();
+    }
+
+    /// Test hook: make the decoder fail after `steps` more steps, as a crashing NPU driver would.
+    #[doc(hidden)]
+    pub fn inject_failure_after(&mut self, steps: Option<usize>) {
+        self.fail_after = steps;
+    }
+
+    /// Renders and tokenizes `messages`, dropping the oldest turns (never the system prompt or
+    /// the last message) until the prompt plus `reserve` reply tokens fit.
+    fn prompt(&self, messages: &[Message], reserve: usize) -> Result<(Vec<u32>, usize), EngineError> {
+        if messages.is_empty() {
+            return Err(EngineError::InvalidRequest("the conversation has no messages".into()));
+        }
+        if messages.last().is_some_and(|m| m.content.trim().is_empty()) {
+            return Err(EngineError::InvalidRequest("the last message is empty".into()));
+        }
+        let capacity = self.decoder.capacity();
+        let mut kept: Vec<Message> = messages.to_vec();
+        let mut dropped = 0;
+        loop {
+            let text = self.template.render(&kept, true)?;
+            let encoding =
+                self.tokenizer.encode(text.as_str(), false).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+            let ids = encoding.get_ids().to_vec();
+            if ids.len() + reserve.min(capacity / 4).max(1) <= capacity {
+                return Ok((ids, dropped));
+            }
+            // Drop the oldest non-system message, if one can go.
+            let first_droppable = kept.iter().position(|m| m.role != "system");
+            match first_droppable {
+                Some(index) if index + 1 < kept.len() => {
+                    kept.remove(index);
+                    dropped += 1;
+                }
+                _ => return Err(EngineError::PromptTooLong { needed: ids.len() + 1, available: capacity }),
+            }
+        }
+    }
+
+    /// Generates a reply, streaming events to `on_event`.
+    pub fn generate(
+        &mut self,
+        runtime: &Runtime,
+        request: &ChatRequest,
+        cancel: &CancelToken,
+        on_event: &mut dyn FnMut(ChatEvent),
+    ) -> Result<Reply, EngineError> {
+        request.sampling.validate()?;
+        if request.max_tokens == 0 {
+            return Err(EngineError::InvalidRequest("max_tokens must be at least 1".into()));
+        }
+        let started = Instant::now();
+        let (prompt_ids, dropped_messages) = self.prompt(&request.messages, request.max_tokens)?;
+
+        // Reuse the cache when this prompt extends what it already holds (the usual next turn).
+        let reuse = self.fed.len() <= prompt_ids.len()
+            && prompt_ids[..self.fed.len()] == self.fed[..]
+            && self.fed.len() < prompt_ids.len()
+            && self.decoder.len() == self.fed.len();
+        if !reuse {
+            self.decoder.reset();
+            self.fed.clear();
+        }
+        let to_run = prompt_ids[self.fed.len()..].to_vec();
+        let mut logits = self.step(runtime, &to_run, cancel, on_event)?;
+        self.fed.extend_from_slice(&to_run);
+        let prefill_done = Instant::now();
+        let prefill_seconds = prefill_done.duration_since(started).as_secs_f64();
+
+        let mut sampler = Sampler::new(request.sampling.clone());
+        let mut history = prompt_ids.clone();
+        let mut generated: Vec<u32> = Vec::new();
+        let mut text = String::new();
+        // The stream borrows the tokenizer for the whole reply; an `Arc` keeps that borrow off
+        // `self`, which each step needs mutably.
+        let tokenizer = Arc::clone(&self.tokenizer);
+        let mut stream = tokenizer.decode_stream(true);
+        let mut first_token_at = None;
+        let finish = loop {
+            if cancel.is_cancelled() {
+                break FinishReason::Cancelled;
+            }
+            let token = sampler.sample(&logits, &history);
+            first_token_at.get_or_insert_with(Instant::now);
+            if self.eos.contains(&token) && !request.ignore_eos {
+                break FinishReason::Eos;
+            }
+            generated.push(token);
+            history.push(token);
+            if let Some(piece) = stream.step(token).map_err(|e| EngineError::Tokenizer(e.to_string()))? {
+                text.push_str(&piece);
+                if let Some(cut) =
+                    request.stop.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
+                {
+                    text.truncate(cut);
+                    break FinishReason::Stop;
+                }
+                on_event(ChatEvent::Token { text: piece });
+            }
+            if generated.len() >= request.max_tokens {
+                break FinishReason::MaxTokens;
+            }
+            if self.decoder.len() + 1 > self.decoder.capacity() {
+                break FinishReason::ContextFull;
+            }
+            logits = match self.step(runtime, &[token], cancel, on_event) {
+                Ok(logits) => logits,
+                Err(EngineError::Cancelled) => break FinishReason::Cancelled,
+                Err(e) => return Err(e),
+            };
+            self.fed.push(token);
+        };
+        let ended = Instant::now();
+        let decode_seconds = first_token_at.map(|t| ended.duration_since(t).as_secs_f64()).unwrap_or(0.0);
+        let stats = Stats {
+            prompt_tokens: prompt_ids.len(),
+            generated_tokens: generated.len(),
+            time_to_first_token_ms: first_token_at
+                .map(|t| t.duration_since(started).as_secs_f64() * 1e3)
+                .unwrap_or(0.0),
+            prefill_tokens_per_second: if prefill_seconds > 0.0 { to_run.len() as f64 / prefill_seconds } else { 0.0 },
+            decode_tokens_per_second: if decode_seconds > 0.0 && generated.len() > 1 {
+                (generated.len() - 1) as f64 / decode_seconds
+            } else {
+                0.0
+            },
+            total_ms: ended.duration_since(started).as_secs_f64() * 1e3,
+        };
+        on_event(ChatEvent::Done { stats: stats.clone() });
+        Ok(Reply {
+            text,
+            token_ids: generated,
+            prompt_ids,
+            finish_reason: finish,
+            stats,
+            provider: self.decoder.provider().clone(),
+            dropped_messages,
+        })
+    }
+
+    /// One decoder step, falling back to the CPU when an NPU or GPU fails mid-reply: the cache is
+    /// rebuilt there from the tokens fed so far, and the reply carries on.
+    fn step(
+        &mut self,
+        runtime: &Runtime,
+        tokens: &[u32],
+        cancel: &CancelToken,
+        on_event: &mut dyn FnMut(ChatEvent),
+    ) -> Result<Vec<f32>, EngineError> {
+        let injected = match self.fail_after.as_mut() {
+            Some(0) => Some(EngineError::Inference {
+                provider: self.decoder.provider().summary(),
+                message: "injected failure".into(),
+            }),
+            Some(n) => {
+                *n -= 1;
+                None
+            }
+            None => None,
+        };
+        let result = match injected {
+            Some(error) => Err(error),
+            None => self.decoder.feed(tokens, cancel),
+        };
+        match result {
+            // ORT's own CPU EP is the last resort; anything else (NPU, GPU, a plugin on the CPU)
+            // falls back to it.
+            Err(EngineError::Inference { message, .. }) if self.decoder.provider().ep != onyx_runtime::CPU_EP => {
+                self.fail_after = None;
+                let from = self.decoder.provider().summary();
+                let mut cpu = build_decoder(runtime, &self.dir, &self.layout, &ProviderChoice::Cpu, false)?;
+                let mut replay = self.fed.clone();
+                replay.extend_from_slice(tokens);
+                let logits = cpu.feed(&replay, cancel)?;
+                on_event(ChatEvent::ProviderChanged { from, to: cpu.provider().summary(), reason: message });
+                self.decoder = cpu;
+                // `fed` already holds what preceded `tokens`; the caller appends `tokens`.
+                Ok(logits)
+            }
+            other => other,
+        }
+    }
+}
+
+/// Builds the decoder for `layout` on `choice`: the npu variant when the choice reaches an NPU,
+/// the dynamic graph otherwise.
+fn build_decoder(
+    runtime: &Runtime,
+    dir: &Path,
+    layout: &ChatModelLayout,
+    choice: &ProviderChoice,
+    strict: bool,
+) -> Result<Box<dyn Decoder>, EngineError> {
+    match layout {
+        ChatModelLayout::Onyx(manifest) => {
+            let npu = manifest.variants.iter().find(|v| v.target == "npu");
+            let cpu = manifest.variants.iter().find(|v| v.target == "cpu");
+            let wants_npu =
+                !matches!(choice, ProviderChoice::Cpu) && runtime.devices().iter().any(|d| d.kind == DeviceKind::Npu);
+            if let (Some(npu), true) = (npu, wants_npu || cpu.is_none())
+                && let (Shapes::Static { context, chunk }, [prefill, decode, ..]) = (&npu.shapes, npu.files.as_slice())
+            {
+                {
+                    let a = &manifest.architecture;
+                    let shape = StaticShape {
+                        layers: a.layers,
+                        kv_heads: a.kv_heads,
+                        head_dim: a.head_dim,
+                        context: *context,
+                        chunk: *chunk,
+                    };
+                    let npu_choice = if cpu.is_some() { ProviderChoice::Npu } else { choice.clone() };
+                    match StaticDecoder::load(
+                        runtime,
+                        &dir.join(prefill),
+                        &dir.join(decode),
+                        &npu_choice,
+                        strict || cpu.is_some(),
+                        shape,
+                    ) {
+                        Ok(decoder) => return Ok(Box::new(decoder)),
+                        // The cpu variant is the fallback; its own session records the NPU attempt.
+                        Err(_) if cpu.is_some() && !strict => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let cpu = cpu
+                .ok_or_else(|| EngineError::package(dir, "has no cpu variant and no NPU could run its npu variant"))?;
+            let file = cpu.files.first().ok_or_else(|| EngineError::package(dir, "the cpu variant lists no file"))?;
+            let capacity = manifest.context_length.min(MAX_DYNAMIC_CONTEXT);
+            Ok(Box::new(DynamicDecoder::load(runtime, &dir.join(file), choice, strict, capacity)?))
+        }
+        ChatModelLayout::Genai { model } | ChatModelLayout::Optimum { model } => {
+            Ok(Box::new(DynamicDecoder::load(runtime, model, choice, strict, MAX_DYNAMIC_CONTEXT)?))
+        }
+    }
+}

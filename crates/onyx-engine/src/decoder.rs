@@ -1,0 +1,371 @@
+//! Decoders: one ORT session (or two, for static graphs) plus the KV cache, fed tokens and
+//! returning next-token logits. Two cache layouts:
+//!
+//! - **growing** ([`DynamicDecoder`]): dynamic graphs (Onyx cpu packages, onnxruntime-genai
+//!   folders, Optimum exports). Each step's `present.*` outputs become the next step's
+//!   `past_key_values.*` inputs by moving the ORT values, never by copying them in Rust.
+//! - **fixed** ([`StaticDecoder`]): Onyx npu packages. The cache is a set of fixed-size tensors
+//!   owned here and passed to ORT by reference; only each step's new K/V rows are written into
+//!   it. Prefill runs in chunks of the graph's sequence length.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use onyx_convert::llama::{MASKED, names, npu_names};
+use onyx_runtime::ort::session::{Session, SessionInputValue};
+use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};
+use onyx_runtime::{ActiveProvider, ModelSource, ProviderChoice, Runtime, SessionRequest};
+
+use crate::{CancelToken, EngineError};
+
+/// What every decoder offers the generation loop.
+pub(crate) trait Decoder: Send {
+    /// Feeds `tokens` after everything fed since the last reset; returns the last position's logits.
+    fn feed(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError>;
+    /// Forgets the conversation (the cache), keeping the sessions.
+    fn reset(&mut self);
+    /// Tokens fed since the last reset.
+    fn len(&self) -> usize;
+    /// Most tokens the cache can hold.
+    fn capacity(&self) -> usize;
+    /// Where it runs.
+    fn provider(&self) -> &ActiveProvider;
+}
+
+fn inference_error(provider: &ActiveProvider, error: impl std::fmt::Display) -> EngineError {
+    EngineError::Inference { provider: provider.summary(), message: error.to_string() }
+}
+
+/// Runs a session with the cancel token's run options; a terminated run becomes `Cancelled`.
+fn run<'s>(
+    session: &'s mut Session,
+    inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)>,
+    cancel: &'s CancelToken,
+    provider: &ActiveProvider,
+) -> Result<onyx_runtime::ort::session::SessionOutputs<'s>, EngineError> {
+    if cancel.is_cancelled() {
+        return Err(EngineError::Cancelled);
+    }
+    session
+        .run_with_options(inputs, cancel.run_options())
+        .map_err(|e| if cancel.is_cancelled() { EngineError::Cancelled } else { inference_error(provider, e) })
+}
+
+fn logits_of(
+    outputs: &onyx_runtime::ort::session::SessionOutputs<'_>,
+    provider: &ActiveProvider,
+) -> Result<Vec<f32>, EngineError> {
+    let logits =
+        outputs.get(names::LOGITS).ok_or_else(|| inference_error(provider, "the model produced no 'logits' output"))?;
+    let (shape, values) = logits.try_extract_tensor::<f32>().map_err(|e| inference_error(provider, e))?;
+    let vocab = shape.last().copied().unwrap_or(0).max(0) as usize;
+    if vocab == 0 || values.len() < vocab {
+        return Err(inference_error(provider, format!("logits have shape {shape:?}")));
+    }
+    // Graphs that return every position's logits (Optimum, genai) are cut to the last one.
+    Ok(values[values.len() - vocab..].to_vec())
+}
+
+/// The layout of a dynamic decoder's interface, read from the session's own inputs.
+struct DynamicLayout {
+    layers: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    position_ids: bool,
+}
+
+impl DynamicLayout {
+    fn detect(session: &Session, model: &Path) -> Result<Self, EngineError> {
+        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        let layers = inputs.iter().filter(|n| n.starts_with("past_key_values.") && n.ends_with(".key")).count();
+        let complete = inputs.contains(&names::INPUT_IDS)
+            && inputs.contains(&names::ATTENTION_MASK)
+            && outputs.contains(&names::LOGITS)
+            && layers > 0
+            && (0..layers).all(|l| {
+                inputs.contains(&names::past(l, "key").as_str())
+                    && inputs.contains(&names::past(l, "value").as_str())
+                    && outputs.contains(&names::present(l, "key").as_str())
+                    && outputs.contains(&names::present(l, "value").as_str())
+            });
+        if !complete {
+            return Err(EngineError::package(
+                model,
+                format!(
+                    "inputs {inputs:?} / outputs {outputs:?} match no known layout (expected input_ids, attention_mask, \
+                     past_key_values.N.key/value -> logits, present.N.key/value)"
+                ),
+            ));
+        }
+        let past = session.inputs().iter().find(|i| i.name() == names::past(0, "key"));
+        let dims: Vec<i64> = match past.map(|p| p.dtype()) {
+            Some(ValueType::Tensor { shape, .. }) => shape.to_vec(),
+            _ => Vec::new(),
+        };
+        let (kv_heads, head_dim) = match dims.as_slice() {
+            [_, kv, _, hd] if *kv > 0 && *hd > 0 => (*kv as usize, *hd as usize),
+            _ => {
+                return Err(EngineError::package(
+                    model,
+                    format!("past_key_values.0.key has shape {dims:?}; its heads and head size must be fixed"),
+                ));
+            }
+        };
+        Ok(Self { layers, kv_heads, head_dim, position_ids: inputs.contains(&"position_ids") })
+    }
+}
+
+/// A dynamic-shape decoder with a growing cache.
+pub(crate) struct DynamicDecoder {
+    session: Session,
+    provider: ActiveProvider,
+    layout: DynamicLayout,
+    /// `past_key_values` for the next step: [k0, v0, k1, v1, ...]; empty before the first step.
+    cache: Vec<DynValue>,
+    len: usize,
+    capacity: usize,
+}
+
+impl DynamicDecoder {
+    pub(crate) fn load(
+        runtime: &Runtime,
+        model: &Path,
+        choice: &ProviderChoice,
+        strict: bool,
+        capacity: usize,
+    ) -> Result<Self, EngineError> {
+        let mut request = SessionRequest::new(ModelSource::File(model), choice.clone());
+        request.strict = strict;
+        let built = runtime.build_session(&request)?;
+        let layout = DynamicLayout::detect(&built.session, model)?;
+        Ok(Self { session: built.session, provider: built.provider, layout, cache: Vec::new(), len: 0, capacity })
+    }
+}
+
+impl Decoder for DynamicDecoder {
+    fn feed(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
+        if tokens.is_empty() {
+            return Err(EngineError::InvalidRequest("no tokens to feed".into()));
+        }
+        let total = self.len + tokens.len();
+        let err = |e| inference_error(&self.provider, e);
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (names::INPUT_IDS.into(), Tensor::from_array(([1, tokens.len()], ids)).map_err(err)?.into()),
+            (names::ATTENTION_MASK.into(), Tensor::from_array(([1, total], vec![1i64; total])).map_err(err)?.into()),
+        ];
+        if self.layout.position_ids {
+            let positions: Vec<i64> = (self.len..total).map(|p| p as i64).collect();
+            inputs
+                .push(("position_ids".into(), Tensor::from_array(([1, tokens.len()], positions)).map_err(err)?.into()));
+        }
+        let cache = std::mem::take(&mut self.cache);
+        if cache.is_empty() {
+            let shape = [1, self.layout.kv_heads, 0, self.layout.head_dim];
+            for layer in 0..self.layout.layers {
+                for kind in ["key", "value"] {
+                    let empty = Tensor::from_array((shape, Vec::<f32>::new())).map_err(err)?;
+                    inputs.push((names::past(layer, kind).into(), empty.into()));
+                }
+            }
+        } else {
+            for (i, value) in cache.into_iter().enumerate() {
+                let kind = if i % 2 == 0 { "key" } else { "value" };
+                inputs.push((names::past(i / 2, kind).into(), value.into()));
+            }
+        }
+        let provider = self.provider.clone();
+        let mut outputs = match run(&mut self.session, inputs, cancel, &provider) {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                // The cache was handed to ORT; without it the conversation must start over.
+                self.len = 0;
+                return Err(e);
+            }
+        };
+        let logits = logits_of(&outputs, &provider)?;
+        let mut next = Vec::with_capacity(self.layout.layers * 2);
+        for layer in 0..self.layout.layers {
+            for kind in ["key", "value"] {
+                let name = names::present(layer, kind);
+                next.push(
+                    outputs.remove(&name).ok_or_else(|| inference_error(&provider, format!("no '{name}' output")))?,
+                );
+            }
+        }
+        drop(outputs);
+        self.cache = next;
+        self.len = total;
+        Ok(logits)
+    }
+
+    fn reset(&mut self) {
+        self.cache.clear();
+        self.len = 0;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn provider(&self) -> &ActiveProvider {
+        &self.provider
+    }
+}
+
+/// Geometry of a static decoder.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StaticShape {
+    pub layers: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub context: usize,
+    pub chunk: usize,
+}
+
+/// The npu variant: a prefill graph and a decode graph over a fixed-size cache.
+pub(crate) struct StaticDecoder {
+    prefill: Session,
+    decode: Session,
+    provider: ActiveProvider,
+    shape: StaticShape,
+    /// One key and one value tensor per layer, `[1, kv_heads, context, head_dim]`, reused forever.
+    cache: Vec<Tensor<f32>>,
+    len: usize,
+}
+
+impl StaticDecoder {
+    pub(crate) fn load(
+        runtime: &Runtime,
+        prefill: &Path,
+        decode: &Path,
+        choice: &ProviderChoice,
+        strict: bool,
+        shape: StaticShape,
+    ) -> Result<Self, EngineError> {
+        let mut request = SessionRequest::new(ModelSource::File(prefill), choice.clone());
+        request.strict = strict;
+        let built = runtime.build_session(&request)?;
+        // The decode graph goes on the device the prefill graph landed on, not through the
+        // choice again: both must share one device.
+        let device = runtime
+            .devices()
+            .iter()
+            .find(|d| d.ep_name == built.provider.ep && d.display_name() == built.provider.device_name)
+            .map(ProviderChoice::for_device)
+            .unwrap_or_else(|| choice.clone());
+        let mut decode_request = SessionRequest::new(ModelSource::File(decode), device);
+        decode_request.strict = strict;
+        let decode_session = runtime.build_session(&decode_request)?.session;
+        let err = |e| inference_error(&built.provider, e);
+        let mut cache = Vec::with_capacity(shape.layers * 2);
+        for _ in 0..shape.layers * 2 {
+            let zeros = vec![0f32; shape.kv_heads * shape.context * shape.head_dim];
+            cache.push(Tensor::from_array(([1, shape.kv_heads, shape.context, shape.head_dim], zeros)).map_err(err)?);
+        }
+        Ok(Self { prefill: built.session, decode: decode_session, provider: built.provider, shape, cache, len: 0 })
+    }
+
+    fn run_chunk(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
+        let StaticShape { context, chunk, kv_heads, head_dim, .. } = self.shape;
+        let seq = if tokens.len() == 1 { 1 } else { chunk };
+        let err = |e| inference_error(&self.provider, e);
+        let mut ids = vec![0i64; seq];
+        let mut positions = vec![0i64; seq];
+        let mut bias = vec![MASKED; seq * (context + seq)];
+        for i in 0..seq {
+            ids[i] = tokens.get(i).map_or(0, |&t| i64::from(t));
+            positions[i] = (self.len + i).min(context - 1) as i64;
+            let row = &mut bias[i * (context + seq)..(i + 1) * (context + seq)];
+            row[..self.len].fill(0.0);
+            // Causal within the chunk; padding positions see only the real tokens.
+            for j in 0..=i.min(tokens.len() - 1) {
+                row[context + j] = 0.0;
+            }
+        }
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (names::INPUT_IDS.into(), Tensor::from_array(([1, seq], ids)).map_err(err)?.into()),
+            (npu_names::POSITION_IDS.into(), Tensor::from_array(([1, seq], positions)).map_err(err)?.into()),
+            (
+                npu_names::ATTENTION_BIAS.into(),
+                Tensor::from_array(([1, 1, seq, context + seq], bias)).map_err(err)?.into(),
+            ),
+            (
+                npu_names::LAST_INDEX.into(),
+                Tensor::from_array(([1], vec![tokens.len() as i64 - 1])).map_err(err)?.into(),
+            ),
+        ];
+        for (i, tensor) in self.cache.iter().enumerate() {
+            let kind = if i % 2 == 0 { "key" } else { "value" };
+            inputs.push((names::past(i / 2, kind).into(), tensor.into()));
+        }
+        let provider = self.provider.clone();
+        let session = if seq == 1 { &mut self.decode } else { &mut self.prefill };
+        let outputs = run(session, inputs, cancel, &provider)?;
+        let logits = logits_of(&outputs, &provider)?;
+        // Write only the new rows into the cache, in place.
+        let mut new_rows = Vec::with_capacity(self.cache.len());
+        for layer in 0..self.shape.layers {
+            for kind in ["key", "value"] {
+                let name = names::present(layer, kind);
+                let value =
+                    outputs.get(&name).ok_or_else(|| inference_error(&provider, format!("no '{name}' output")))?;
+                let (_, rows) = value.try_extract_tensor::<f32>().map_err(|e| inference_error(&provider, e))?;
+                new_rows.push(rows.to_vec());
+            }
+        }
+        drop(outputs);
+        for (tensor, rows) in self.cache.iter_mut().zip(&new_rows) {
+            let (_, cache) = tensor.extract_tensor_mut();
+            for head in 0..kv_heads {
+                for t in 0..tokens.len() {
+                    let src = &rows[(head * seq + t) * head_dim..][..head_dim];
+                    cache[(head * context + self.len + t) * head_dim..][..head_dim].copy_from_slice(src);
+                }
+            }
+        }
+        self.len += tokens.len();
+        Ok(logits)
+    }
+}
+
+impl Decoder for StaticDecoder {
+    fn feed(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
+        if tokens.is_empty() {
+            return Err(EngineError::InvalidRequest("no tokens to feed".into()));
+        }
+        if self.len + tokens.len() > self.shape.context {
+            return Err(EngineError::PromptTooLong { needed: self.len + tokens.len(), available: self.shape.context });
+        }
+        if tokens.len() == 1 {
+            return self.run_chunk(tokens, cancel);
+        }
+        let mut logits = Vec::new();
+        for chunk in tokens.chunks(self.shape.chunk) {
+            logits = self.run_chunk(chunk, cancel)?;
+        }
+        Ok(logits)
+    }
+
+    fn reset(&mut self) {
+        // Stale rows past `len` are masked out, so the cache need not be cleared.
+        self.len = 0;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn capacity(&self) -> usize {
+        self.shape.context
+    }
+
+    fn provider(&self) -> &ActiveProvider {
+        &self.provider
+    }
+}

@@ -1,0 +1,321 @@
+//! The engine's chat API end to end: golden replies from the default model, streaming,
+//! cancellation, fallback mid-reply, and bad input. Runs on real ONNX Runtime; tests that need
+//! the default model fail (never skip) without `scripts/setup.sh`.
+
+use std::path::{Path, PathBuf};
+
+use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
+use onyx_convert::llama::{CpuOptions, NpuOptions};
+use onyx_convert::tiny;
+use onyx_engine::chat::{ChatEvent, ChatRequest, FinishReason};
+use onyx_engine::sampling::SamplingParams;
+use onyx_engine::template::Message;
+use onyx_engine::{CancelToken, Engine, EngineError};
+use onyx_runtime::{ProviderChoice, RuntimeConfig};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One engine per test process, with the test-only ggml plugin available as a non-CPU EP.
+fn engine() -> Engine {
+    let plugin_dir = repo_root().join("runtime/test-plugins/ggml/onnxruntime_ggml/lib");
+    Engine::new(&RuntimeConfig { library_path: None, plugin_dir: Some(plugin_dir) })
+        .unwrap_or_else(|e| panic!("run scripts/setup.sh: {e}"))
+}
+
+fn default_gguf() -> PathBuf {
+    let path = repo_root().join("models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(path.is_file(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+fn default_package() -> PathBuf {
+    let path = repo_root().join("models/smollm2-135m-instruct");
+    assert!(path.join("onyx-model.json").is_file(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+fn user(text: &str) -> Message {
+    Message { role: "user".into(), content: text.into() }
+}
+
+fn request(messages: Vec<Message>, max_tokens: usize) -> ChatRequest {
+    ChatRequest { messages, sampling: SamplingParams::greedy(), max_tokens, stop: Vec::new(), ignore_eos: false }
+}
+
+struct GoldenCase {
+    messages: Vec<Message>,
+    prompt_ids: Vec<u32>,
+    greedy_ids: Vec<u32>,
+    greedy_text: String,
+}
+
+fn golden_cases() -> Vec<GoldenCase> {
+    let path = repo_root().join("../shared/reference/golden.json");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .expect("golden.json");
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    };
+    golden["chat"]
+        .as_array()
+        .expect("chat")
+        .iter()
+        .map(|case| GoldenCase {
+            messages: serde_json::from_value(case["messages"].clone()).expect("messages"),
+            prompt_ids: ids(&case["prompt_ids"]),
+            greedy_ids: ids(&case["greedy_ids"]),
+            greedy_text: case["greedy_text"].as_str().expect("text").to_owned(),
+        })
+        .collect()
+}
+
+fn convert_default(dir: &Path, options: ChatOptions) -> PathBuf {
+    let out = dir.join("smollm2");
+    convert_gguf_chat(&default_gguf(), &out, &options, &mut |_| {}).expect("convert the default model");
+    out
+}
+
+/// Greedy replies through the engine must reproduce the reference exactly with exact weights.
+fn check_golden(engine: &Engine) {
+    for case in golden_cases() {
+        let reply = engine
+            .chat(&request(case.messages.clone(), 32), &CancelToken::new().expect("token"), &mut |_| {})
+            .expect("reply");
+        assert_eq!(reply.prompt_ids, case.prompt_ids, "prompt ids for {:?}", case.messages);
+        let mut ids = reply.token_ids.clone();
+        if reply.finish_reason == FinishReason::Eos {
+            ids.push(2); // the reference lists the <|im_end|> that ended the reply
+        }
+        assert_eq!(ids, case.greedy_ids, "greedy ids for {:?}", case.messages);
+        assert!(case.greedy_text.starts_with(reply.text.as_str()), "{:?} vs {:?}", reply.text, case.greedy_text);
+    }
+}
+
+#[test]
+fn golden_greedy_replies_through_the_engine_cpu_variant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = convert_default(dir.path(), ChatOptions { cpu: Some(CpuOptions::exact()), npu: None });
+    let engine = engine();
+    let provider = engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load");
+    assert_eq!(provider.ep, "CPUExecutionProvider");
+    check_golden(&engine);
+}
+
+#[test]
+fn golden_greedy_replies_through_the_engine_npu_variant() {
+    // An exact npu-only package: the engine must run its static graphs (chunked prefill, fixed
+    // cache) and still match the reference token for token.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let npu = NpuOptions { int8: false, ..NpuOptions::default() };
+    let package = convert_default(dir.path(), ChatOptions { cpu: None, npu: Some(npu) });
+    let engine = engine();
+    engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load");
+    check_golden(&engine);
+}
+
+#[test]
+fn streamed_pieces_concatenate_to_the_reply_even_for_multilingual_and_emoji_text() {
+    let engine = engine();
+    engine.load_chat(&default_package(), &ProviderChoice::Cpu, false).expect("load");
+    let mut saw_non_ascii = false;
+    let prompts = [
+        ("Write 'thank you' in Japanese, Chinese, Russian and Greek, then add three emoji.", SamplingParams::greedy()),
+        // High-temperature sampling over the whole vocabulary emits byte-level pieces that split
+        // UTF-8 characters across tokens: the stream must hold them back until complete.
+        (
+            "Say anything.",
+            SamplingParams {
+                temperature: 1.6,
+                top_k: 0,
+                top_p: 1.0,
+                min_p: 0.0,
+                repetition_penalty: 1.0,
+                seed: Some(7),
+            },
+        ),
+    ];
+    for (prompt, sampling) in prompts {
+        let mut streamed = String::new();
+        let mut request = request(vec![user(prompt)], 160);
+        request.sampling = sampling;
+        let reply = engine
+            .chat(&request, &CancelToken::new().expect("token"), &mut |event| {
+                if let ChatEvent::Token { text } = event {
+                    streamed.push_str(&text);
+                }
+            })
+            .expect("reply");
+        assert_eq!(streamed, reply.text);
+        let decoded =
+            engine.with_chat_model(|m| m.tokenizer().decode(&reply.token_ids, true)).expect("model").expect("decode");
+        assert_eq!(reply.text, decoded);
+        // A replacement character may only appear where the tokens themselves are not valid
+        // UTF-8 (random sampling can produce that), never because a piece split a character.
+        assert_eq!(streamed.matches('\u{FFFD}').count(), decoded.matches('\u{FFFD}').count());
+        saw_non_ascii |= !reply.text.is_ascii();
+        println!("{prompt:?}: {} tokens streamed, non-ASCII: {}", reply.token_ids.len(), !reply.text.is_ascii());
+    }
+    assert!(saw_non_ascii, "the replies should include non-ASCII text to exercise the stream");
+}
+
+#[test]
+fn cancellation_stops_generation_within_one_step() {
+    let engine = engine();
+    engine.load_chat(&default_package(), &ProviderChoice::Cpu, false).expect("load");
+    let cancel = CancelToken::new().expect("token");
+    let mut tokens_seen = 0;
+    let mut long = request(vec![user("Tell me a very long story about the sea.")], 10_000);
+    long.ignore_eos = true;
+    let reply = engine
+        .chat(&long, &cancel, &mut |event| {
+            if let ChatEvent::Token { .. } = event {
+                tokens_seen += 1;
+                if tokens_seen == 5 {
+                    cancel.cancel();
+                }
+            }
+        })
+        .expect("a cancelled reply still returns what was generated");
+    assert_eq!(reply.finish_reason, FinishReason::Cancelled);
+    // The token that tripped the switch may be followed by at most the step already decided.
+    assert!(reply.token_ids.len() <= 6, "{} tokens after cancelling at 5", reply.token_ids.len());
+    // And the engine is immediately usable again.
+    let next =
+        engine.chat(&request(vec![user("Hi")], 4), &CancelToken::new().expect("token"), &mut |_| {}).expect("next");
+    assert!(!next.token_ids.is_empty());
+}
+
+#[test]
+fn a_provider_failure_mid_reply_falls_back_to_the_cpu_and_finishes() {
+    let engine = engine();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The fp32 npu graphs run entirely on the ggml plugin EP: a non-CPU provider to fail on.
+    let npu = NpuOptions { int8: false, ..NpuOptions::default() };
+    let package = convert_default(dir.path(), ChatOptions { cpu: None, npu: Some(npu) });
+    let plugin = ProviderChoice::parse("ggml");
+    let on_plugin = engine.load_chat(&package, &plugin, false).expect("load on the plugin");
+    assert_eq!(on_plugin.ep, "ggml", "{on_plugin:?}");
+
+    let question = vec![user("What is the capital of France?")];
+    engine.with_chat_model(|m| m.inject_failure_after(Some(3))).expect("model");
+    let mut changes = Vec::new();
+    let reply = engine
+        .chat(&request(question.clone(), 16), &CancelToken::new().expect("token"), &mut |event| {
+            if let ChatEvent::ProviderChanged { from, to, reason } = event {
+                changes.push((from, to, reason));
+            }
+        })
+        .expect("the reply completes");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let (from, to, reason) = &changes[0];
+    assert!(from.starts_with("ggml"), "{from}");
+    assert!(to.starts_with("CPUExecutionProvider"), "{to}");
+    assert!(reason.contains("injected failure"), "{reason}");
+    assert_eq!(reply.provider.ep, "CPUExecutionProvider");
+
+    // The replayed cache gives the same reply as running on the CPU from the start.
+    engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load on cpu");
+    let reference =
+        engine.chat(&request(question, 16), &CancelToken::new().expect("token"), &mut |_| {}).expect("cpu reply");
+    assert_eq!(reply.token_ids, reference.token_ids);
+    assert_eq!(reply.text, "The capital of France is Paris.");
+}
+
+/// A tiny package (random weights, byte-level vocabulary, ChatML) for fast error-path tests.
+fn tiny_package(dir: &Path) -> PathBuf {
+    let config = tiny::tiny_config(false);
+    let weights = tiny::tiny_weights(&config, 5);
+    let gguf = dir.join("tiny.gguf");
+    tiny::write_gguf(&config, &weights, &gguf, "llama").expect("gguf");
+    let out = dir.join("tiny");
+    convert_gguf_chat(&gguf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None }, &mut |_| {})
+        .expect("convert");
+    out
+}
+
+#[test]
+fn bad_requests_fail_clearly_and_the_engine_stays_usable() {
+    let engine = engine();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = tiny_package(dir.path());
+    engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load tiny");
+    let cancel = CancelToken::new().expect("token");
+
+    // Longer than the tiny model's 128-token context.
+    let long = "a b ".repeat(400);
+    let err = engine.chat(&request(vec![user(&long)], 8), &cancel, &mut |_| {}).expect_err("too long");
+    assert!(matches!(err, EngineError::PromptTooLong { available: 128, .. }), "{err}");
+
+    let err = engine.chat(&request(Vec::new(), 8), &cancel, &mut |_| {}).expect_err("no messages");
+    assert!(err.to_string().contains("no messages"), "{err}");
+    let err = engine.chat(&request(vec![user("   ")], 8), &cancel, &mut |_| {}).expect_err("empty");
+    assert!(err.to_string().contains("empty"), "{err}");
+    let mut bad_sampling = request(vec![user("ab")], 8);
+    bad_sampling.sampling.temperature = -1.0;
+    let err = engine.chat(&bad_sampling, &cancel, &mut |_| {}).expect_err("bad temperature");
+    assert!(err.to_string().contains("temperature"), "{err}");
+
+    // Old turns are dropped to fit, and the reply says how many.
+    let mut turns = Vec::new();
+    for i in 0..12 {
+        turns.push(user(&format!("ab ab ab ab ab {i}")));
+        turns.push(Message { role: "assistant".into(), content: "ab ab ab ab ab ab".into() });
+    }
+    turns.push(user("ab"));
+    let reply = engine.chat(&request(turns, 4), &cancel, &mut |_| {}).expect("trimmed");
+    assert!(reply.dropped_messages > 0);
+    assert!(reply.stats.prompt_tokens < 128);
+
+    // Still usable.
+    engine.chat(&request(vec![user("ab")], 4), &cancel, &mut |_| {}).expect("usable after errors");
+}
+
+#[test]
+fn broken_packages_fail_to_load_with_the_file_named_and_keep_the_old_model() {
+    let engine = engine();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = tiny_package(dir.path());
+    engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load tiny");
+
+    // A package with a missing file.
+    let missing = dir.path().join("missing");
+    std::fs::create_dir(&missing).expect("mkdir");
+    for entry in std::fs::read_dir(&package).expect("list") {
+        let entry = entry.expect("entry");
+        if entry.file_name() != "model.cpu.onnx" {
+            std::fs::copy(entry.path(), missing.join(entry.file_name())).expect("copy");
+        }
+    }
+    let err = engine.load_chat(&missing, &ProviderChoice::Cpu, false).expect_err("missing file");
+    assert!(err.to_string().contains("model.cpu.onnx") && err.to_string().contains("missing"), "{err}");
+
+    // An invalid chat template.
+    let bad_template = dir.path().join("bad-template");
+    std::fs::create_dir(&bad_template).expect("mkdir");
+    for entry in std::fs::read_dir(&package).expect("list") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), bad_template.join(entry.file_name())).expect("copy");
+    }
+    std::fs::write(
+        bad_template.join("tokenizer_config.json"),
+        r#"{"chat_template": "{% for m in messages %}{{ m.content"}"#,
+    )
+    .expect("write");
+    let err = engine.load_chat(&bad_template, &ProviderChoice::Cpu, false).expect_err("bad template");
+    assert!(err.to_string().starts_with("chat template"), "{err}");
+
+    // A model whose inputs match no known layout (the probe model is not a decoder).
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("model.onnx"), onyx_convert::probe::probe_model()).expect("write");
+    std::fs::copy(package.join("tokenizer.json"), foreign.join("tokenizer.json")).expect("copy");
+    std::fs::write(foreign.join("tokenizer_config.json"), r##"{"eos_token": "#"}"##).expect("write");
+    let err = engine.load_chat(&foreign, &ProviderChoice::Cpu, false).expect_err("foreign");
+    assert!(err.to_string().contains("match no known layout"), "{err}");
+
+    // The tiny model is still loaded and works.
+    engine.chat(&request(vec![user("ab")], 4), &CancelToken::new().expect("token"), &mut |_| {}).expect("still works");
+}
