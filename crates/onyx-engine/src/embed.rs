@@ -183,6 +183,11 @@ impl EmbeddingModel {
         self.max_tokens
     }
 
+    /// The model's tokenizer (token counts for chunking and benchmarks).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
     /// The graph in use (always [`Variant::Cpu`] for a sentence-transformers export).
     pub fn variant(&self) -> Variant {
         self.variant
