@@ -200,9 +200,10 @@ impl std::fmt::Debug for ChatModel {
     }
 }
 
-/// Longest conversation a dynamic decoder is allowed, whatever the model was trained for: keeps
-/// the KV cache (and memory) bounded on laptops.
-const MAX_DYNAMIC_CONTEXT: usize = 4096;
+/// Longest conversation a dynamic decoder is allowed, whatever the model was trained for: the
+/// in-place cache is allocated at this size up front (94 MB for the default model), so it bounds
+/// memory on laptops.
+const MAX_DYNAMIC_CONTEXT: usize = 2048;
 
 fn read_tokenizer_config(dir: &Path) -> serde_json::Value {
     std::fs::read(dir.join("tokenizer_config.json"))
@@ -521,10 +522,11 @@ fn build_decoder(
                 .ok_or_else(|| EngineError::package(dir, "has no cpu variant and no NPU could run its npu variant"))?;
             let file = cpu.files.first().ok_or_else(|| EngineError::package(dir, "the cpu variant lists no file"))?;
             let capacity = manifest.context_length.min(MAX_DYNAMIC_CONTEXT);
-            Ok(Box::new(DynamicDecoder::load(runtime, &dir.join(file), choice, strict, capacity)?))
+            // Onyx cpu graphs use GroupQueryAttention, so the cache can live in place.
+            Ok(Box::new(DynamicDecoder::load(runtime, &dir.join(file), choice, strict, capacity, true)?))
         }
         ChatModelLayout::Genai { model } | ChatModelLayout::Optimum { model } => {
-            Ok(Box::new(DynamicDecoder::load(runtime, model, choice, strict, MAX_DYNAMIC_CONTEXT)?))
+            Ok(Box::new(DynamicDecoder::load(runtime, model, choice, strict, MAX_DYNAMIC_CONTEXT, false)?))
         }
     }
 }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use onyx_convert::llama::{MASKED, names, npu_names};
-use onyx_runtime::ort::session::{Session, SessionInputValue};
+use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue};
 use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};
 use onyx_runtime::{ActiveProvider, ModelSource, ProviderChoice, Runtime, SessionRequest};
 
@@ -123,23 +123,94 @@ pub(crate) struct DynamicDecoder {
     layout: DynamicLayout,
     /// `past_key_values` for the next step: [k0, v0, k1, v1, ...]; empty before the first step.
     cache: Vec<DynValue>,
+    /// For graphs built on GroupQueryAttention: one preallocated buffer per cache tensor, bound
+    /// as both `past` input and `present` output, which GQA then updates in place. No cache copy
+    /// and no allocation per step.
+    shared: Option<SharedCache>,
     len: usize,
     capacity: usize,
 }
 
+struct SharedCache {
+    binding: IoBinding,
+    /// Kept alive for the binding: the cache buffers and the logits buffer.
+    _buffers: Vec<Tensor<f32>>,
+}
+
 impl DynamicDecoder {
+    /// Loads `model`. `share_buffer` asks for the in-place cache, which only graphs whose
+    /// attention is GroupQueryAttention support (Onyx cpu packages; genai folders that say so).
     pub(crate) fn load(
         runtime: &Runtime,
         model: &Path,
         choice: &ProviderChoice,
         strict: bool,
         capacity: usize,
+        share_buffer: bool,
     ) -> Result<Self, EngineError> {
         let mut request = SessionRequest::new(ModelSource::File(model), choice.clone());
         request.strict = strict;
         let built = runtime.build_session(&request)?;
         let layout = DynamicLayout::detect(&built.session, model)?;
-        Ok(Self { session: built.session, provider: built.provider, layout, cache: Vec::new(), len: 0, capacity })
+        let mut decoder = Self {
+            session: built.session,
+            provider: built.provider,
+            layout,
+            cache: Vec::new(),
+            shared: None,
+            len: 0,
+            capacity,
+        };
+        if share_buffer {
+            decoder.shared = Some(decoder.bind_shared_cache().map_err(|e| inference_error(&decoder.provider, e))?);
+        }
+        Ok(decoder)
+    }
+
+    fn bind_shared_cache(&self) -> Result<SharedCache, onyx_runtime::ort::Error> {
+        let mut binding = self.session.create_binding()?;
+        let allocator = self.session.allocator();
+        let mut buffers = Vec::with_capacity(self.layout.layers * 2 + 1);
+        for layer in 0..self.layout.layers {
+            for kind in ["key", "value"] {
+                let shape = [1, self.layout.kv_heads, self.capacity, self.layout.head_dim];
+                let mut buffer = Tensor::<f32>::new(allocator, shape)?;
+                binding.bind_input(names::past(layer, kind), &buffer)?;
+                binding.bind_output(names::present(layer, kind), &mut buffer)?;
+                buffers.push(buffer);
+            }
+        }
+        Ok(SharedCache { binding, _buffers: buffers })
+    }
+
+    fn feed_shared(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
+        let total = self.len + tokens.len();
+        if total > self.capacity {
+            return Err(EngineError::PromptTooLong { needed: total, available: self.capacity });
+        }
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let provider = self.provider.clone();
+        let err = |e: onyx_runtime::ort::Error| inference_error(&provider, e);
+        let Some(shared) = self.shared.as_mut() else { return Err(inference_error(&provider, "no shared cache")) };
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        shared
+            .binding
+            .bind_input(names::INPUT_IDS, &Tensor::from_array(([1, tokens.len()], ids)).map_err(err)?)
+            .map_err(err)?;
+        let mask = Tensor::from_array(([1, total], vec![1i64; total])).map_err(err)?;
+        shared.binding.bind_input(names::ATTENTION_MASK, &mask).map_err(err)?;
+        // Logits are small and change shape between Optimum-style graphs; let ORT allocate them.
+        shared.binding.bind_output_to_device(names::LOGITS, &self.session.allocator().memory_info()).map_err(err)?;
+        let outputs = self
+            .session
+            .run_binding_with_options(&shared.binding, cancel.run_options())
+            .map_err(|e| if cancel.is_cancelled() { EngineError::Cancelled } else { inference_error(&provider, e) })?;
+        let logits = logits_of(&outputs, &provider)?;
+        drop(outputs);
+        self.len = total;
+        Ok(logits)
     }
 }
 
@@ -147,6 +218,9 @@ impl Decoder for DynamicDecoder {
     fn feed(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
         if tokens.is_empty() {
             return Err(EngineError::InvalidRequest("no tokens to feed".into()));
+        }
+        if self.shared.is_some() {
+            return self.feed_shared(tokens, cancel);
         }
         let total = self.len + tokens.len();
         let err = |e| inference_error(&self.provider, e);
