@@ -244,6 +244,43 @@ fn linear(
     }
 }
 
+/// The token-embedding lookup. Quantized variants keep the table in int8 (one scale per row) and
+/// dequantize only the gathered rows: the table is the largest single tensor of a small model, and
+/// a plain f32 table would also be what ORT keeps resident.
+fn embedding_lookup(
+    g: &mut GraphBuilder,
+    embed: &[f32],
+    vocab: usize,
+    hidden: usize,
+    ids: &str,
+    format: WeightFormat,
+) -> String {
+    let dims = [vocab as i64, hidden as i64];
+    match format {
+        WeightFormat::Exact => {
+            let table = g.const_f32("token_embd.weight", &dims, embed);
+            g.op1("/embed", "Gather", &[&table, ids])
+        }
+        WeightFormat::Fp16 => {
+            let halves: Vec<u8> = embed.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
+            let table = g.initializer(Tensor::raw("token_embd.weight.f16", DataType::Float16, &dims, halves));
+            let rows = g.op1("/embed", "Gather", &[&table, ids]);
+            g.op1_with("/embed", "Cast", "", &[&rows], vec![("to", int(DataType::Float as usize))])
+        }
+        WeightFormat::Int4 | WeightFormat::Int8 => {
+            let q = blockwise::quantize_int8_per_row(embed, vocab, hidden);
+            let table = g.initializer(Tensor::i8("token_embd.int8", &dims, &q.values));
+            let scales = g.const_f32("token_embd.row_scale", &[vocab as i64], &q.scales);
+            let rows = g.op1("/embed", "Gather", &[&table, ids]);
+            let rows = g.op1_with("/embed", "Cast", "", &[&rows], vec![("to", int(DataType::Float as usize))]);
+            let row_scales = g.op1("/embed", "Gather", &[&scales, ids]);
+            let last_axis = g.const_i64("embed_unsqueeze_axis", &[1], &[-1]);
+            let row_scales = g.op1("/embed", "Unsqueeze", &[&row_scales, &last_axis]);
+            g.op1("/embed", "Mul", &[&rows, &row_scales])
+        }
+    }
+}
+
 /// Rotary tables `[positions, head_dim / 2]` for rotate-half RoPE.
 pub fn rope_tables(config: &LlamaConfig, positions: usize) -> (Vec<f32>, Vec<f32>) {
     let half = config.head_dim / 2;
@@ -288,8 +325,7 @@ pub fn build_cpu(config: &LlamaConfig, weights: &dyn Weights, options: CpuOption
     let sin_cache = g.const_f32("sin_cache", &[config.context_length as i64, half], &sin);
 
     let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
-    let embed_table = g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed);
-    let mut residual = g.op1("/embed", "Gather", &[&embed_table, &input_ids]);
+    let mut residual = embedding_lookup(&mut g, &embed, config.vocab, hidden, &input_ids, options.format);
 
     let eps = AttributeValue::Float(config.rms_eps);
     let first_gamma = fetch(weights, "blk.0.attn_norm.weight", &[hidden])?;

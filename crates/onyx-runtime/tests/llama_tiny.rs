@@ -73,7 +73,18 @@ fn as_stored(config: &LlamaConfig, mut weights: tiny::TinyWeights, format: Weigh
         (shape, back)
     };
     let (shape, head) = round_trip(&weights, "token_embd.weight");
-    weights.insert("output.weight", shape, head);
+    weights.insert("output.weight", shape.clone(), head);
+    // The embedding lookup stores the table in int8 rows (quantized formats) or f16.
+    let (_, table) = weights.get("token_embd.weight").expect("embed");
+    let stored: Vec<f32> = match format {
+        WeightFormat::Int4 | WeightFormat::Int8 => {
+            let q = onyx_convert::blockwise::quantize_int8_per_row(&table, shape[0], shape[1]);
+            q.values.iter().enumerate().map(|(i, &v)| f32::from(v) * q.scales[i / shape[1]]).collect()
+        }
+        WeightFormat::Fp16 => table.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect(),
+        WeightFormat::Exact => table,
+    };
+    weights.insert("token_embd.weight", shape, stored);
     for layer in 0..config.layers {
         for name in ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] {
             let name = format!("blk.{layer}.{name}.weight");
