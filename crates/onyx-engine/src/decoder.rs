@@ -202,7 +202,7 @@ impl DynamicDecoder {
         let mask = Tensor::from_array(([1, total], vec![1i64; total])).map_err(err)?;
         shared.binding.bind_input(names::ATTENTION_MASK, &mask).map_err(err)?;
         // Logits are small and change shape between Optimum-style graphs; let ORT allocate them.
-        shared.binding.bind_output_to_device(names::LOGITS, &self.session.allocator().memory_info()).map_err(err)?;
+        shared.binding.bind_output_to_device(names::LOGITS, self.session.allocator().memory_info()).map_err(err)?;
         let outputs = self
             .session
             .run_binding_with_options(&shared.binding, cancel.run_options())
