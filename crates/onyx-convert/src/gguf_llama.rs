@@ -86,14 +86,31 @@ impl<'a> GgufWeights<'a> {
 /// Undoes llama.cpp's Q/K row permutation for `heads` heads of `head_dim` rows each: GGUF row
 /// `h·d + 2j + t` holds Hugging Face row `h·d + t·d/2 + j`.
 pub fn unpermute_rows(values: &[f32], heads: usize, head_dim: usize, cols: usize) -> Vec<f32> {
+    move_rows(values, heads, head_dim, cols, |gguf, hf| (gguf, hf))
+}
+
+/// Applies llama.cpp's Q/K row permutation (what its converter writes); the inverse of
+/// [`unpermute_rows`].
+pub fn permute_rows(values: &[f32], heads: usize, head_dim: usize, cols: usize) -> Vec<f32> {
+    move_rows(values, heads, head_dim, cols, |gguf, hf| (hf, gguf))
+}
+
+/// Copies every row pair between the two orders; `direction(gguf_row, hf_row)` returns
+/// `(source, destination)`.
+fn move_rows(
+    values: &[f32],
+    heads: usize,
+    head_dim: usize,
+    cols: usize,
+    direction: impl Fn(usize, usize) -> (usize, usize),
+) -> Vec<f32> {
     let half = head_dim / 2;
     let mut out = vec![0f32; values.len()];
     for h in 0..heads {
         for j in 0..half {
             for t in 0..2 {
-                let src = (h * head_dim + 2 * j + t) * cols;
-                let dst = (h * head_dim + t * half + j) * cols;
-                out[dst..dst + cols].copy_from_slice(&values[src..src + cols]);
+                let (src, dst) = direction(h * head_dim + 2 * j + t, h * head_dim + t * half + j);
+                out[dst * cols..(dst + 1) * cols].copy_from_slice(&values[src * cols..(src + 1) * cols]);
             }
         }
     }
@@ -157,5 +174,7 @@ mod tests {
         assert_eq!(hf, gguf_rows.to_vec(), "head size 2 has a single pair: nothing moves");
         let gguf_rows: Vec<f32> = (0..8).map(|v| v as f32).collect();
         assert_eq!(unpermute_rows(&gguf_rows, 2, 4, 1), vec![0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]);
+        let rows: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        assert_eq!(unpermute_rows(&permute_rows(&rows, 2, 6, 2), 2, 6, 2), rows);
     }
 }

@@ -343,7 +343,7 @@ pub fn write_gguf(
             None
         };
         let values = match heads {
-            Some(heads) if permute => permute_rows(values, heads, config.head_dim, shape[1]),
+            Some(heads) if permute => crate::gguf_llama::permute_rows(values, heads, config.head_dim, shape[1]),
             _ => values.clone(),
         };
         data.resize(data.len().next_multiple_of(ALIGN), 0);
@@ -367,20 +367,4 @@ pub fn write_gguf(
     file.resize(file.len().next_multiple_of(ALIGN), 0);
     file.extend_from_slice(&data);
     std::fs::write(path, file).map_err(|source| ConvertError::Write { path: path.to_path_buf(), source })
-}
-
-/// llama.cpp's Q/K permutation (the inverse of [`crate::gguf_llama::unpermute_rows`]).
-fn permute_rows(values: &[f32], heads: usize, head_dim: usize, cols: usize) -> Vec<f32> {
-    let half = head_dim / 2;
-    let mut out = vec![0f32; values.len()];
-    for h in 0..heads {
-        for j in 0..half {
-            for t in 0..2 {
-                let gguf = (h * head_dim + 2 * j + t) * cols;
-                let hf = (h * head_dim + t * half + j) * cols;
-                out[gguf..gguf + cols].copy_from_slice(&values[hf..hf + cols]);
-            }
-        }
-    }
-    out
 }

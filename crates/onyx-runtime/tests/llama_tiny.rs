@@ -57,42 +57,48 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
     worst
 }
 
-/// The weights as a quantized cpu graph stores them: every projection quantized and
-/// dequantized again; the tied output matrix too, while the embedding lookup stays exact.
-fn as_stored(config: &LlamaConfig, mut weights: tiny::TinyWeights, format: WeightFormat) -> tiny::TinyWeights {
-    use onyx_convert::blockwise::{dequantize_4bit, quantize_4bit, quantize_8bit};
+/// `values` (`[n, k]`) quantized to per-row int8 and back.
+fn int8_rows(values: &[f32], n: usize, k: usize) -> Vec<f32> {
+    let q = onyx_convert::blockwise::quantize_int8_per_row(values, n, k);
+    q.values.iter().enumerate().map(|(i, &v)| f32::from(v) * q.scales[i / k]).collect()
+}
+
+/// The weights as a graph stores them: every projection through `matrix`, the tied output matrix
+/// through `matrix` too, and the embedding lookup's table through `table`.
+fn stored_weights(
+    config: &LlamaConfig,
+    mut weights: tiny::TinyWeights,
+    matrix: impl Fn(&[f32], usize, usize) -> Vec<f32>,
+    table: impl Fn(&[f32], usize, usize) -> Vec<f32>,
+) -> tiny::TinyWeights {
     use onyx_convert::llama::Weights;
-    let round_trip = |weights: &tiny::TinyWeights, name: &str| {
-        let (shape, values) = weights.get(name).expect("tensor");
-        let back = match format {
-            WeightFormat::Int4 => dequantize_4bit(&quantize_4bit(&values, shape[0], shape[1], 32)),
-            WeightFormat::Int8 => dequantize_4bit(&quantize_8bit(&values, shape[0], shape[1], 32)),
-            WeightFormat::Fp16 => values.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect(),
-            WeightFormat::Exact => values,
-        };
-        (shape, back)
-    };
-    let (shape, head) = round_trip(&weights, "token_embd.weight");
-    weights.insert("output.weight", shape.clone(), head);
-    // The embedding lookup stores the table in int8 rows (quantized formats) or f16.
-    let (_, table) = weights.get("token_embd.weight").expect("embed");
-    let stored: Vec<f32> = match format {
-        WeightFormat::Int4 | WeightFormat::Int8 => {
-            let q = onyx_convert::blockwise::quantize_int8_per_row(&table, shape[0], shape[1]);
-            q.values.iter().enumerate().map(|(i, &v)| f32::from(v) * q.scales[i / shape[1]]).collect()
-        }
-        WeightFormat::Fp16 => table.iter().map(|v| half::f16::from_f32(*v).to_f32()).collect(),
-        WeightFormat::Exact => table,
-    };
-    weights.insert("token_embd.weight", shape, stored);
+    let (shape, embed) = weights.get("token_embd.weight").expect("embed");
+    weights.insert("output.weight", shape.clone(), matrix(&embed, shape[0], shape[1]));
+    weights.insert("token_embd.weight", shape.clone(), table(&embed, shape[0], shape[1]));
     for layer in 0..config.layers {
         for name in ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] {
             let name = format!("blk.{layer}.{name}.weight");
-            let (shape, values) = round_trip(&weights, &name);
-            weights.insert(&name, shape, values);
+            let (shape, values) = weights.get(&name).expect("tensor");
+            weights.insert(&name, shape.clone(), matrix(&values, shape[0], shape[1]));
         }
     }
     weights
+}
+
+/// The weights as a quantized cpu graph of `format` stores them.
+fn as_stored(config: &LlamaConfig, weights: tiny::TinyWeights, format: WeightFormat) -> tiny::TinyWeights {
+    use onyx_convert::blockwise::{dequantize_4bit, quantize_4bit, quantize_8bit};
+    let f16 = |v: &[f32], _: usize, _: usize| v.iter().map(|x| half::f16::from_f32(*x).to_f32()).collect();
+    match format {
+        WeightFormat::Int4 => {
+            stored_weights(config, weights, |v, n, k| dequantize_4bit(&quantize_4bit(v, n, k, 32)), int8_rows)
+        }
+        WeightFormat::Int8 => {
+            stored_weights(config, weights, |v, n, k| dequantize_4bit(&quantize_8bit(v, n, k, 32)), int8_rows)
+        }
+        WeightFormat::Fp16 => stored_weights(config, weights, f16, f16),
+        WeightFormat::Exact => weights,
+    }
 }
 
 #[test]
@@ -123,30 +129,6 @@ fn int4_fast_path_stays_close_to_the_reference() {
     println!("int4 (int8 compute) llama: max |Δlogit| = {worst:e}");
 }
 
-/// The weights as the int8 npu graph stores them (per-output-channel int8, embedding per row).
-fn as_stored_in_int8(config: &LlamaConfig, mut weights: tiny::TinyWeights) -> tiny::TinyWeights {
-    use onyx_convert::blockwise::quantize_int8_per_row;
-    use onyx_convert::llama::Weights;
-    let round_trip = |weights: &tiny::TinyWeights, name: &str| {
-        let (shape, values) = weights.get(name).expect("tensor");
-        let q = quantize_int8_per_row(&values, shape[0], shape[1]);
-        let k = shape[1];
-        let back: Vec<f32> = q.values.iter().enumerate().map(|(i, &v)| f32::from(v) * q.scales[i / k]).collect();
-        (shape, back)
-    };
-    let (shape, embed) = round_trip(&weights, "token_embd.weight");
-    weights.insert("token_embd.weight", shape.clone(), embed.clone());
-    weights.insert("output.weight", shape, embed);
-    for layer in 0..config.layers {
-        for name in ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] {
-            let name = format!("blk.{layer}.{name}.weight");
-            let (shape, values) = round_trip(&weights, &name);
-            weights.insert(&name, shape, values);
-        }
-    }
-    weights
-}
-
 fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, tolerance: f32) -> f32 {
     let config = tiny::tiny_config(false);
     let weights = tiny::tiny_weights(&config, 42);
@@ -154,7 +136,7 @@ fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, t
     let prefill = llama::build_npu(&config, &weights, options, options.chunk).expect("prefill graph").encode();
     let decode = llama::build_npu(&config, &weights, options, 1).expect("decode graph").encode();
     // As for int4: compare with the values the graph holds, to pin the graph, not the rounding.
-    let weights = if int8 { as_stored_in_int8(&config, weights) } else { weights };
+    let weights = if int8 { stored_weights(&config, weights, int8_rows, int8_rows) } else { weights };
     let mut driver = NpuDecoder::new(
         session_at(&prefill, level),
         session_at(&decode, level),
