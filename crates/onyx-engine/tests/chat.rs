@@ -319,3 +319,30 @@ fn broken_packages_fail_to_load_with_the_file_named_and_keep_the_old_model() {
     // The tiny model is still loaded and works.
     engine.chat(&request(vec![user("ab")], 4), &CancelToken::new().expect("token"), &mut |_| {}).expect("still works");
 }
+
+#[test]
+fn the_engine_is_shared_across_threads_and_reloads_while_in_use() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+    let engine = std::sync::Arc::new(engine());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = tiny_package(dir.path());
+    engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load");
+    // Replies on two threads, and a reload (a provider switch) in between: each call sees a
+    // whole model, never a half-replaced one.
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let engine = std::sync::Arc::clone(&engine);
+            std::thread::spawn(move || {
+                engine
+                    .chat(&request(vec![user("ab ab")], 6), &CancelToken::new().expect("token"), &mut |_| {})
+                    .map(|r| r.token_ids.len())
+            })
+        })
+        .collect();
+    engine.load_chat(&package, &ProviderChoice::parse("cpu"), false).expect("reload");
+    for worker in workers {
+        let generated = worker.join().expect("thread").expect("reply");
+        assert!(generated > 0);
+    }
+}
