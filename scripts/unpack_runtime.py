@@ -46,6 +46,10 @@ def main(wheel_dir: str, runtime_dir: str) -> None:
                         count += 1
     if count == 0:
         sys.exit(f"no native libraries found in the wheels under {wheel_dir}")
+    # ORT's loader and Onyx both look for the unversioned name too.
+    versioned = sorted(runtime.glob("libonnxruntime.so.1.*"))
+    if versioned:
+        (runtime / "libonnxruntime.so").symlink_to(versioned[0].name)
     print(f"unpacked {count} libraries into {runtime}")
 
 
