@@ -26,12 +26,8 @@ pub fn resolve_model(model: Option<&str>, default: &str) -> anyhow::Result<PathB
     if let Some(dir) = std::env::var_os("ONYX_MODELS").filter(|v| !v.is_empty()) {
         roots.push(PathBuf::from(dir));
     }
-    for start in [std::env::current_dir().ok(), std::env::current_exe().ok()].into_iter().flatten() {
-        for dir in start.ancestors() {
-            if dir.join("models").is_dir() && dir.join("scripts").join("setup.sh").is_file() {
-                roots.push(dir.join("models"));
-            }
-        }
+    if let Some(root) = onyx_runtime::repository_root() {
+        roots.push(root.join("models"));
     }
     for root in &roots {
         if root.join(name).is_dir() {

@@ -493,29 +493,27 @@ fn build_decoder(
             if let (Some(npu), true) = (npu, wants_npu || cpu.is_none())
                 && let (Shapes::Static { context, chunk }, [prefill, decode, ..]) = (&npu.shapes, npu.files.as_slice())
             {
-                {
-                    let a = &manifest.architecture;
-                    let shape = StaticShape {
-                        layers: a.layers,
-                        kv_heads: a.kv_heads,
-                        head_dim: a.head_dim,
-                        context: *context,
-                        chunk: *chunk,
-                    };
-                    let npu_choice = if cpu.is_some() { ProviderChoice::Npu } else { choice.clone() };
-                    match StaticDecoder::load(
-                        runtime,
-                        &dir.join(prefill),
-                        &dir.join(decode),
-                        &npu_choice,
-                        strict || cpu.is_some(),
-                        shape,
-                    ) {
-                        Ok(decoder) => return Ok(Box::new(decoder)),
-                        // The cpu variant is the fallback; its own session records the NPU attempt.
-                        Err(_) if cpu.is_some() && !strict => {}
-                        Err(e) => return Err(e),
-                    }
+                let a = &manifest.architecture;
+                let shape = StaticShape {
+                    layers: a.layers,
+                    kv_heads: a.kv_heads,
+                    head_dim: a.head_dim,
+                    context: *context,
+                    chunk: *chunk,
+                };
+                let npu_choice = if cpu.is_some() { ProviderChoice::Npu } else { choice.clone() };
+                match StaticDecoder::load(
+                    runtime,
+                    &dir.join(prefill),
+                    &dir.join(decode),
+                    &npu_choice,
+                    strict || cpu.is_some(),
+                    shape,
+                ) {
+                    Ok(decoder) => return Ok(Box::new(decoder)),
+                    // The cpu variant is the fallback; its own session records the NPU attempt.
+                    Err(_) if cpu.is_some() && !strict => {}
+                    Err(e) => return Err(e),
                 }
             }
             let cpu = cpu

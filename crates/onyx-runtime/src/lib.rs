@@ -32,4 +32,4 @@ pub use session::{ModelSource, ProvidedSession, QnnOptions, SessionRequest};
 /// at a different version.
 pub use ort;
 
-pub use loader::Runtime;
+pub use loader::{Runtime, repository_root};

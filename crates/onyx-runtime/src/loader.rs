@@ -229,19 +229,19 @@ fn library_candidates(config: &RuntimeConfig) -> Vec<PathBuf> {
     candidates
 }
 
-/// The `runtime/` folder of the Onyx repository, found by walking up from the working directory
-/// and from the executable (so `target/debug/onyx` finds it wherever it is started from).
-pub(crate) fn repository_runtime_dir() -> Option<PathBuf> {
+/// The Onyx repository this program runs from, if any: found by walking up from the working
+/// directory and from the executable (so `target/debug/onyx` finds it wherever it is started
+/// from). Its `runtime/` and `models/` folders are the defaults when nothing else is configured.
+pub fn repository_root() -> Option<PathBuf> {
     let starts = [std::env::current_dir().ok(), std::env::current_exe().ok()];
-    for start in starts.into_iter().flatten() {
-        for dir in start.ancestors() {
-            let runtime = dir.join("runtime");
-            if runtime.is_dir() && dir.join("scripts").join("setup.sh").is_file() {
-                return Some(runtime);
-            }
-        }
-    }
-    None
+    starts.into_iter().flatten().find_map(|start| {
+        start.ancestors().find(|dir| dir.join("scripts").join("setup.sh").is_file()).map(Path::to_path_buf)
+    })
+}
+
+/// The repository's `runtime/` folder, once setup has made it.
+pub(crate) fn repository_runtime_dir() -> Option<PathBuf> {
+    repository_root().map(|root| root.join("runtime")).filter(|dir| dir.is_dir())
 }
 
 /// Loads one candidate, returning ORT's version string or why it was rejected.
