@@ -1,6 +1,40 @@
+import type { ReactNode } from "react";
+
 import type { DoctorReport } from "../ipc";
 import { formatNodeCount, formatShare, kindLabel } from "./format";
 import { AlertIcon, CheckIcon, CrossIcon } from "./icons";
+
+type SummaryTone = "good" | "warn" | "bad";
+
+const ICONS: Record<SummaryTone, () => ReactNode> = {
+  good: () => <CheckIcon />,
+  warn: () => <AlertIcon />,
+  bad: () => <CrossIcon />,
+};
+
+/** The frame every summary shares: a tone, its icon, a headline, a sentence, and an optional metric. */
+function SummaryFrame({
+  tone,
+  title,
+  children,
+  metric,
+}: {
+  tone: SummaryTone;
+  title: string;
+  children: ReactNode;
+  metric?: ReactNode;
+}) {
+  return (
+    <section className={`summary summary-${tone}`} aria-label="Summary">
+      <span className="summary-icon">{ICONS[tone]()}</span>
+      <div className="summary-text">
+        <h2>{title}</h2>
+        <p>{children}</p>
+      </div>
+      {metric}
+    </section>
+  );
+}
 
 /**
  * The one-line answer at the top: where models will run, or what stops them from running.
@@ -11,48 +45,28 @@ export function Summary({ report }: { report: DoctorReport }) {
 
   if (runtime.status === "failed") {
     return (
-      <section className="summary summary-bad" aria-label="Summary">
-        <span className="summary-icon">
-          <CrossIcon />
-        </span>
-        <div className="summary-text">
-          <h2>ONNX Runtime is not loaded</h2>
-          <p>
-            {runtime.tried.length > 0
-              ? `None of the ${String(runtime.tried.length)} places tried holds a usable ONNX Runtime library. Install it with scripts/setup.sh, or set ONYX_RUNTIME to a folder that has it.`
-              : runtime.error}
-          </p>
-        </div>
-      </section>
+      <SummaryFrame tone="bad" title="ONNX Runtime is not loaded">
+        {runtime.tried.length > 0
+          ? `None of the ${String(runtime.tried.length)} places tried holds a usable ONNX Runtime library. Install it with scripts/setup.sh, or set ONYX_RUNTIME to a folder that has it.`
+          : runtime.error}
+      </SummaryFrame>
     );
   }
 
   if (provider === null) {
     return (
-      <section className="summary summary-warn" aria-label="Summary">
-        <span className="summary-icon">
-          <AlertIcon />
-        </span>
-        <div className="summary-text">
-          <h2>Providers were not checked</h2>
-          <p>ONNX Runtime {runtime.version} is loaded, but no probe session was built.</p>
-        </div>
-      </section>
+      <SummaryFrame tone="warn" title="Providers were not checked">
+        ONNX Runtime {runtime.version} is loaded, but no probe session was built.
+      </SummaryFrame>
     );
   }
 
   const { active } = provider;
   if (active === null) {
     return (
-      <section className="summary summary-bad" aria-label="Summary">
-        <span className="summary-icon">
-          <CrossIcon />
-        </span>
-        <div className="summary-text">
-          <h2>No provider can run models</h2>
-          <p>{provider.error ?? "Every provider that was tried refused the probe model."}</p>
-        </div>
-      </section>
+      <SummaryFrame tone="bad" title="No provider can run models">
+        {provider.error ?? "Every provider that was tried refused the probe model."}
+      </SummaryFrame>
     );
   }
 
@@ -60,21 +74,20 @@ export function Summary({ report }: { report: DoctorReport }) {
   // should see that it is not all there.
   const partial = active.nodesTotal > 0 && active.nodesOnEp < active.nodesTotal;
   return (
-    <section className={`summary ${partial ? "summary-warn" : "summary-good"}`} aria-label="Summary">
-      <span className="summary-icon">{partial ? <AlertIcon /> : <CheckIcon />}</span>
-      <div className="summary-text">
-        <h2>Models run on the {kindLabel(active.deviceKind)}</h2>
-        <p>
-          {active.ep} <span className="muted">on {active.deviceName}</span>
-          <span className="muted"> · ONNX Runtime {runtime.version}</span>
-        </p>
-      </div>
-      <div className="summary-metric">
-        <span className="summary-metric-value">{formatShare(active.nodesOnEp, active.nodesTotal)}</span>
-        <span className="summary-metric-label">
-          {formatNodeCount(active.nodesOnEp, active.nodesTotal)} on this provider
-        </span>
-      </div>
-    </section>
+    <SummaryFrame
+      tone={partial ? "warn" : "good"}
+      title={`Models run on the ${kindLabel(active.deviceKind)}`}
+      metric={
+        <div className="summary-metric">
+          <span className="summary-metric-value">{formatShare(active.nodesOnEp, active.nodesTotal)}</span>
+          <span className="summary-metric-label">
+            {formatNodeCount(active.nodesOnEp, active.nodesTotal)} on this provider
+          </span>
+        </div>
+      }
+    >
+      {active.ep} <span className="muted">on {active.deviceName}</span>
+      <span className="muted"> · ONNX Runtime {runtime.version}</span>
+    </SummaryFrame>
   );
 }
