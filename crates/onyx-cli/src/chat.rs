@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use onyx_engine::chat::{ChatEvent, ChatRequest, Reply};
+use onyx_engine::documents::{DocumentIndex, DocumentOptions};
 use onyx_engine::embed::TextKind;
 use onyx_engine::sampling::SamplingParams;
 use onyx_engine::template::Message;
@@ -49,6 +50,19 @@ pub struct ChatOptions {
     pub sampling: SamplingParams,
     pub max_tokens: usize,
     pub system: Option<String>,
+    /// Answer from the document index (`--docs`).
+    pub documents: Option<DocumentsChoice>,
+}
+
+/// `--docs`: which index to answer from.
+pub struct DocumentsChoice {
+    pub db: Option<PathBuf>,
+}
+
+/// The document index opened for `chat --docs`, with the embedding model loaded in the engine.
+struct OpenDocuments {
+    store: onyx_docs::store::Store,
+    searcher: onyx_docs::search::Searcher,
 }
 
 fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
@@ -60,13 +74,28 @@ pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&s
     let engine = engine(config)?;
     let dir = resolve_model(options.model.as_deref(), DEFAULT_CHAT_MODEL)?;
     let provider = engine.load_chat(&dir, &ProviderChoice::parse(&options.provider), options.strict)?;
+    let mut documents = match &options.documents {
+        Some(choice) => {
+            let store = onyx_docs::store::Store::open(&crate::docs::database_path(choice.db.as_deref())?)?;
+            if store.counts()?.chunks == 0 {
+                bail!(
+                    "the document index {} is empty: add a folder with `onyx index add PATH`",
+                    store.path().display()
+                );
+            }
+            let embedding = resolve_model(None, DEFAULT_EMBEDDING_MODEL)?;
+            engine.load_embedding(&embedding, &ProviderChoice::parse(&options.provider), false)?;
+            Some(OpenDocuments { store, searcher: onyx_docs::search::Searcher::new() })
+        }
+        None => None,
+    };
     let mut messages: Vec<Message> = Vec::new();
     if let Some(system) = &options.system {
         messages.push(Message { role: "system".into(), content: system.clone() });
     }
     if let Some(prompt) = prompt {
         messages.push(Message { role: "user".into(), content: prompt.to_owned() });
-        let reply = send(&engine, options, &messages, !json)?;
+        let reply = send(&engine, options, &messages, documents.as_mut(), !json)?;
         if json {
             let out = serde_json::json!({
                 "text": reply.text,
@@ -75,11 +104,12 @@ pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&s
                 "finish_reason": reply.finish_reason,
                 "stats": reply.stats,
                 "provider": reply.provider,
-                "sources": [],
+                "sources": reply.sources,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
             println!();
+            print_sources(&reply);
             print_stats(&reply);
         }
         return Ok(());
@@ -117,9 +147,10 @@ pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&s
             }
             _ => {
                 messages.push(Message { role: "user".into(), content: line.to_owned() });
-                match send(&engine, options, &messages, true) {
+                match send(&engine, options, &messages, documents.as_mut(), true) {
                     Ok(reply) => {
                         println!();
+                        print_sources(&reply);
                         messages.push(Message { role: "assistant".into(), content: reply.text.clone() });
                         last = Some(reply);
                     }
@@ -135,7 +166,13 @@ pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&s
     Ok(())
 }
 
-fn send(engine: &Engine, options: &ChatOptions, messages: &[Message], stream: bool) -> anyhow::Result<Reply> {
+fn send(
+    engine: &Engine,
+    options: &ChatOptions,
+    messages: &[Message],
+    documents: Option<&mut OpenDocuments>,
+    stream: bool,
+) -> anyhow::Result<Reply> {
     let request = ChatRequest {
         messages: messages.to_vec(),
         sampling: options.sampling.clone(),
@@ -145,15 +182,30 @@ fn send(engine: &Engine, options: &ChatOptions, messages: &[Message], stream: bo
     };
     let cancel = CancelToken::new()?;
     let mut out = std::io::stdout();
-    let reply = engine.chat(&request, &cancel, &mut |event| match event {
+    let mut on_event = |event| match event {
         ChatEvent::Token { text } if stream => {
             let _ = write!(out, "{text}");
             let _ = out.flush();
         }
         ChatEvent::ProviderChanged { from, to, reason } => eprintln!("\n(provider changed: {from} -> {to}: {reason})"),
         _ => {}
-    })?;
+    };
+    let reply = match documents {
+        Some(docs) => {
+            let index = DocumentIndex { store: &docs.store, searcher: &mut docs.searcher };
+            engine.chat_with_documents(&request, index, &DocumentOptions::default(), &cancel, &mut on_event)?
+        }
+        None => engine.chat(&request, &cancel, &mut on_event)?,
+    };
     Ok(reply)
+}
+
+fn print_sources(reply: &Reply) {
+    for source in &reply.sources {
+        let result = &source.result;
+        let heading = if result.heading.is_empty() { String::new() } else { format!(" — {}", result.heading) };
+        eprintln!("[{}] {}:{}{heading}", source.number, result.path.display(), result.lines.0);
+    }
 }
 
 fn print_stats(reply: &Reply) {

@@ -6,6 +6,7 @@
 
 mod chat;
 mod convert;
+mod docs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,32 @@ struct Cli {
     plugin_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum IndexAction {
+    /// Index a folder or file (again): only new and changed files are read.
+    Add {
+        /// Folder or file.
+        path: PathBuf,
+        /// Skip files larger than this many MB.
+        #[arg(long, default_value_t = onyx_docs::walk::DEFAULT_MAX_FILE_BYTES / (1024 * 1024))]
+        max_file_mb: u64,
+        /// Print the final report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a source and everything indexed from it.
+    Remove {
+        /// The folder or file, as added.
+        path: PathBuf,
+    },
+    /// Show the sources, counts and skipped files.
+    Status {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +134,12 @@ enum Command {
         /// Seed, for reproducible sampling.
         #[arg(long)]
         seed: Option<u64>,
+        /// Answer from the indexed documents, citing them as [n].
+        #[arg(long)]
+        docs: bool,
+        /// Index database for --docs (default: the desktop app's).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
         /// Print the reply as JSON (with -p).
         #[arg(long)]
         json: bool,
@@ -124,6 +157,49 @@ enum Command {
         json: bool,
         /// Texts to embed.
         texts: Vec<String>,
+    },
+    /// Manage the document index: add or remove folders and files, show its status.
+    Index {
+        #[command(subcommand)]
+        action: IndexAction,
+        /// Index database (default: ONYX_INDEX, or the desktop app's).
+        #[arg(long, global = true, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Embedding model: a package folder or a name under models/.
+        #[arg(short, long, global = true)]
+        model: Option<String>,
+        /// Provider for the embedding model.
+        #[arg(long, global = true, default_value = "auto")]
+        provider: String,
+    },
+    /// Search the indexed documents.
+    Search {
+        /// What to look for, in your own words.
+        query: String,
+        /// Results to show.
+        #[arg(long, short = 'k', default_value_t = 5)]
+        k: usize,
+        /// Only results from these sources (repeatable).
+        #[arg(long)]
+        source: Vec<PathBuf>,
+        /// Ranking: hybrid (default), vector or keyword.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// Relevance floor: results less similar to the query are left out.
+        #[arg(long, default_value_t = onyx_docs::search::DEFAULT_MIN_SIMILARITY)]
+        min_similarity: f32,
+        /// Print {"results":[...]} as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Index database (default: ONYX_INDEX, or the desktop app's).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Embedding model: a package folder or a name under models/.
+        #[arg(short, long)]
+        model: Option<String>,
+        /// Provider for the embedding model.
+        #[arg(long, default_value = "auto")]
+        provider: String,
     },
     /// Measure the default models: time to first token, prefill and decode speed, embeddings/s.
     Bench {
@@ -162,15 +238,38 @@ fn main() -> ExitCode {
             repetition_penalty,
             max_tokens,
             seed,
+            docs,
+            db,
             json,
         } => {
             let sampling =
                 onyx_engine::sampling::SamplingParams { temperature, top_k, top_p, min_p, repetition_penalty, seed };
-            let options = chat::ChatOptions { model, provider, strict, sampling, max_tokens, system };
+            let documents = docs.then_some(chat::DocumentsChoice { db });
+            let options = chat::ChatOptions { model, provider, strict, sampling, max_tokens, system, documents };
             chat::run_chat(&config, &options, prompt.as_deref(), json).map(|()| ExitCode::SUCCESS)
         }
         Command::Embed { model, provider, json, texts } => {
             chat::run_embed(&config, model.as_deref(), &provider, json, &texts).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Index { action, db, model, provider } => {
+            let options = docs::DocsOptions { db, model, provider };
+            match action {
+                IndexAction::Add { path, max_file_mb, json } => {
+                    docs::run_index_add(&config, &options, &path, max_file_mb, json)
+                }
+                IndexAction::Remove { path } => docs::run_index_remove(&options, &path),
+                IndexAction::Status { json } => docs::run_index_status(&options, json),
+            }
+            .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Search { query, k, source, mode, min_similarity, json, db, model, provider } => {
+            let options = docs::DocsOptions { db, model, provider };
+            docs::parse_mode(&mode)
+                .and_then(|mode| {
+                    let search = onyx_docs::search::SearchOptions { k, sources: source, min_similarity, mode };
+                    docs::run_search(&config, &options, &query, &search, json)
+                })
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench { provider, json, runs } => {
             chat::run_bench(&config, &provider, json, runs).map(|()| ExitCode::SUCCESS)

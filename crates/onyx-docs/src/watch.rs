@@ -1,1 +1,152 @@
-//! (in progress)
+//! Watches the sources' folders and says which sources changed, once the changes settle.
+//!
+//! What flows in: the source paths and a callback. What flows out: calls of the callback with
+//! the sources that saw changes, at most one call per quiet period.
+//!
+//! The watcher does not decide what to re-index file by file: the caller re-runs the indexer
+//! on the changed sources. That run is incremental (a stat per file, content work only for what
+//! changed), applies the same ignore rules as the first walk, and notices deletions and renames,
+//! so the watcher stays small and cannot disagree with the indexer.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher as _};
+
+/// Quiet time after the last change before the sources are reported: editors save in bursts.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(2);
+
+/// Watcher failures.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The platform's file-notification service failed.
+    #[error("cannot watch {path}: {reason}")]
+    Watch {
+        /// The folder.
+        path: PathBuf,
+        /// The system's reason.
+        reason: String,
+    },
+}
+
+/// A running watcher; dropping it stops watching.
+pub struct FolderWatcher {
+    // Dropped first: that closes the event channel, which ends the worker.
+    watcher: Option<notify::RecommendedWatcher>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl FolderWatcher {
+    /// Starts watching `sources` (folders recursively, files alone). `on_change` runs on the
+    /// watcher's own thread with the sources that changed.
+    pub fn start(
+        sources: &[PathBuf],
+        debounce: Duration,
+        mut on_change: impl FnMut(Vec<PathBuf>) + Send + 'static,
+    ) -> Result<Self, WatchError> {
+        let (sender, receiver) = mpsc::channel::<PathBuf>();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event {
+                // Reads and metadata-only events change nothing the index cares about.
+                if matches!(event.kind, notify::EventKind::Access(_)) {
+                    return;
+                }
+                for path in event.paths {
+                    let _ = sender.send(path);
+                }
+            }
+        })
+        .map_err(|e| WatchError::Watch { path: PathBuf::new(), reason: e.to_string() })?;
+        for source in sources {
+            let mode = if source.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+            watcher
+                .watch(source, mode)
+                .map_err(|e| WatchError::Watch { path: source.clone(), reason: e.to_string() })?;
+        }
+        let sources = sources.to_vec();
+        let worker = std::thread::Builder::new()
+            .name("onyx-docs-watch".into())
+            .spawn(move || {
+                let mut pending = BTreeSet::new();
+                let mut last_change = Instant::now();
+                loop {
+                    let wait = if pending.is_empty() { Duration::from_secs(3600) } else { debounce };
+                    match receiver.recv_timeout(wait) {
+                        Ok(path) => {
+                            if let Some(source) = owning_source(&sources, &path).filter(|_| !is_hidden(&sources, &path))
+                            {
+                                pending.insert(source.to_path_buf());
+                                last_change = Instant::now();
+                            }
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                    if !pending.is_empty() && last_change.elapsed() >= debounce {
+                        on_change(std::mem::take(&mut pending).into_iter().collect());
+                    }
+                }
+            })
+            .map_err(|e| WatchError::Watch { path: PathBuf::new(), reason: e.to_string() })?;
+        Ok(FolderWatcher { watcher: Some(watcher), worker: Some(worker) })
+    }
+}
+
+impl Drop for FolderWatcher {
+    fn drop(&mut self) {
+        drop(self.watcher.take());
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The source a changed path belongs to (the innermost, if sources nest).
+fn owning_source<'a>(sources: &'a [PathBuf], path: &Path) -> Option<&'a Path> {
+    sources.iter().filter(|s| path.starts_with(s)).max_by_key(|s| s.as_os_str().len()).map(PathBuf::as_path)
+}
+
+/// Changes under hidden folders (`.git`, editor state) are never indexed, so they are not
+/// worth a re-index.
+fn is_hidden(sources: &[PathBuf], path: &Path) -> bool {
+    let relative = owning_source(sources, path).and_then(|s| path.strip_prefix(s).ok()).unwrap_or(path);
+    relative.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn changes_are_reported_per_source_once_they_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let _watcher = FolderWatcher::start(&[a.clone(), b.clone()], Duration::from_millis(300), move |changed| {
+            let _ = sender.send(changed);
+        })
+        .unwrap();
+        std::fs::create_dir_all(a.join(".git")).unwrap();
+        std::fs::write(a.join(".git/index"), "hidden changes are not reported").unwrap();
+        std::fs::write(a.join("one.md"), "# one").unwrap();
+        std::fs::write(a.join("two.md"), "# two").unwrap();
+        let changed = receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+        assert_eq!(changed, std::slice::from_ref(&a), "one report for the burst, only source a");
+        std::fs::remove_file(a.join("one.md")).unwrap();
+        let changed = receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+        assert_eq!(changed, [a]);
+    }
+
+    #[test]
+    fn hidden_paths_are_recognised_relative_to_their_source() {
+        let sources = [PathBuf::from("/home/u/.notes")];
+        assert!(!is_hidden(&sources, Path::new("/home/u/.notes/todo.md")));
+        assert!(is_hidden(&sources, Path::new("/home/u/.notes/.obsidian/x.json")));
+    }
+}

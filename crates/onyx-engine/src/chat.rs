@@ -112,6 +112,8 @@ pub enum FinishReason {
     ContextFull,
     /// The caller cancelled.
     Cancelled,
+    /// "Use my documents" found nothing relevant, so the model was not asked.
+    NothingRelevant,
 }
 
 /// Numbers for every reply.
@@ -150,6 +152,11 @@ pub enum ChatEvent {
         /// Why it moved.
         reason: String,
     },
+    /// The sources an answer from documents draws on, sent before its first token.
+    Sources {
+        /// Numbered as the model cites them.
+        sources: Vec<crate::documents::CitedSource>,
+    },
     /// The reply is complete.
     Done {
         /// Its numbers.
@@ -175,6 +182,8 @@ pub struct Reply {
     pub provider: ActiveProvider,
     /// Oldest messages left out so the conversation fits the context.
     pub dropped_messages: usize,
+    /// Documents the reply was grounded in (empty unless documents were used).
+    pub sources: Vec<crate::documents::CitedSource>,
 }
 
 /// A loaded chat model: tokenizer, template and a decoder on its provider.
@@ -428,6 +437,7 @@ impl ChatModel {
             stats,
             provider: self.decoder.provider().clone(),
             dropped_messages,
+            sources: Vec::new(),
         })
     }
 

@@ -192,6 +192,11 @@ impl EmbeddingModel {
         &self.tokenizer
     }
 
+    /// The model folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The graph in use (always [`Variant::Cpu`] for a sentence-transformers export).
     pub fn variant(&self) -> Variant {
         self.variant

@@ -48,6 +48,9 @@ pub enum EngineError {
     /// The caller cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The document index failed (its message names the file or value).
+    #[error("documents: {0}")]
+    Documents(String),
     /// No model of that kind is loaded.
     #[error("no {0} model is loaded")]
     NotLoaded(&'static str),

@@ -13,6 +13,7 @@
 mod cancel;
 pub mod chat;
 mod decoder;
+pub mod documents;
 pub mod embed;
 mod engine;
 mod error;

@@ -1,0 +1,161 @@
+//! Latency of the exact int8 vector scan on an index of a million chunks.
+//!
+//! `cargo bench -p onyx-docs --bench vectors` builds 1,000,000 random unit vectors of dim 384,
+//! quantizes them into a `VectorMatrix`, then times 200 random `top_k(k = 50)` queries: on all
+//! cores, on one thread, and restricted by a filter. The floor is a plain sum over a buffer of the
+//! same size: no scan can read its bytes faster than that. `ONYX_BENCH_VECTORS` and
+//! `ONYX_BENCH_QUERIES` change the sizes.
+//!
+//! A plain harness rather than criterion: the numbers wanted are percentiles over many distinct
+//! queries, and building the matrix takes seconds that criterion would repeat.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use onyx_docs::vectors::{self, RowFilter, VectorMatrix};
+
+const DIM: usize = 384;
+const K: usize = 50;
+
+/// SplitMix64: fast and seedable, so every run scans the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    fn unit(&mut self) -> f32 {
+        ((self.next_u64() >> 40) + 1) as f32 / (1u64 << 24) as f32
+    }
+
+    /// A vector uniform on the unit sphere: normal samples (Box-Muller, two per draw), normalized.
+    fn unit_vector(&mut self, dim: usize) -> Vec<f32> {
+        let mut v = Vec::with_capacity(dim + 1);
+        while v.len() < dim {
+            let radius = (-2.0 * self.unit().ln()).sqrt();
+            let (sin, cos) = (std::f32::consts::TAU * self.unit()).sin_cos();
+            v.extend([radius * cos, radius * sin]);
+        }
+        v.truncate(dim);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        v
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Median, p95, p99 and max of `times`, in ms.
+fn percentiles(mut times: Vec<Duration>) -> [f64; 4] {
+    times.sort();
+    let at = |p: f64| ms(times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1]);
+    [at(0.5), at(0.95), at(0.99), at(1.0)]
+}
+
+fn report(label: &str, times: Vec<Duration>) {
+    let [median, p95, p99, max] = percentiles(times);
+    println!("{label:<34} {median:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}");
+}
+
+/// Times each query of `queries` once, after a short warm-up.
+fn time_queries(matrix: &VectorMatrix, queries: &[Vec<f32>], filter: Option<&RowFilter>) -> Vec<Duration> {
+    for query in queries.iter().take(3) {
+        black_box(matrix.top_k(query, K, filter).expect("query"));
+    }
+    queries
+        .iter()
+        .map(|query| {
+            let start = Instant::now();
+            black_box(matrix.top_k(black_box(query), K, filter).expect("query"));
+            start.elapsed()
+        })
+        .collect()
+}
+
+/// Sums `bytes` as u64 words on `threads` threads: the least time any scan of them can take.
+fn sum_floor(bytes: &[u8], threads: usize) -> Duration {
+    let words: Vec<&[u8]> = bytes.chunks(bytes.len().div_ceil(threads).next_multiple_of(8)).collect();
+    let start = Instant::now();
+    let total = std::thread::scope(|scope| {
+        let workers: Vec<_> = words
+            .iter()
+            .map(|part| {
+                scope.spawn(|| {
+                    part.chunks_exact(8)
+                        .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+                        .fold(0u64, u64::wrapping_add)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_default()).fold(0u64, u64::wrapping_add)
+    });
+    black_box(total);
+    start.elapsed()
+}
+
+fn main() {
+    let n = env_usize("ONYX_BENCH_VECTORS", 1_000_000);
+    let query_count = env_usize("ONYX_BENCH_QUERIES", 200);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut rng = Rng(0x5EED);
+
+    let start = Instant::now();
+    let mut matrix = VectorMatrix::with_capacity(DIM, n);
+    let probe_id = (n / 3) as i64;
+    let mut probe = Vec::new();
+    for id in 0..n as i64 {
+        let v = rng.unit_vector(DIM);
+        let q = vectors::quantize(&v);
+        matrix.push(id, &q.values, q.scale).expect("push");
+        if id == probe_id {
+            probe = v;
+        }
+    }
+    println!(
+        "built {n} vectors of dim {DIM} in {:.1} s: matrix {:.1} MB ({:.1} MB of int8 values)",
+        start.elapsed().as_secs_f64(),
+        matrix.memory_bytes() as f64 / 1e6,
+        (n * DIM) as f64 / 1e6
+    );
+    println!("kernel: {}, cores: {cores}", vectors::kernel_name());
+
+    // A vector must find itself first: a sanity check on the scan at full size.
+    let found = matrix.top_k(&probe, 1, None).expect("probe");
+    assert_eq!(found.first().map(|hit| hit.0), Some(probe_id), "probe vector not found first: {found:?}");
+
+    let queries: Vec<Vec<f32>> = (0..query_count).map(|_| rng.unit_vector(DIM)).collect();
+    // Documents' chunks arrive together, so a source filter allows runs of ids: here 10% of them.
+    let filter = matrix.filter_by(|id| (id / 1000) % 10 == 0);
+
+    println!("\n{query_count} queries, top_k(k = {K}), latency in ms:");
+    println!("{:<34} {:>8} {:>8} {:>8} {:>8}", "", "median", "p95", "p99", "max");
+    report(&format!("all cores ({} threads)", cores.min(8)), time_queries(&matrix, &queries, None));
+    report(
+        &format!("filtered to {}%", filter.allowed() * 100 / n.max(1)),
+        time_queries(&matrix, &queries, Some(&filter)),
+    );
+    matrix.set_max_threads(1);
+    report("1 thread", time_queries(&matrix, &queries, None));
+
+    // The floor: reading the same number of bytes and doing nothing with them.
+    let mut buffer = vec![0u8; n * DIM];
+    buffer.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
+    println!("\nbandwidth floor, sum over {:.0} MB (median of 20):", buffer.len() as f64 / 1e6);
+    for threads in [cores, 1] {
+        let [median, ..] = percentiles((0..20).map(|_| sum_floor(&buffer, threads)).collect());
+        let gb_per_s = buffer.len() as f64 / median / 1e6;
+        println!("{:<34} {median:>8.2} ms  ({gb_per_s:.1} GB/s)", format!("{threads} thread(s)"));
+    }
+}
