@@ -69,35 +69,13 @@ fn report(label: &str, times: Vec<Duration>) {
     println!("{label:<34} {median:>8.2} {p95:>8.2} {p99:>8.2} {max:>8.2}");
 }
 
-/// Times each query of `queries` once, after a short warm-up.
-fn time_queries(matrix: &VectorMatrix, queries: &[Vec<f32>], filter: Option<&RowFilter>) -> Vec<Duration> {
-    for query in queries.iter().take(3) {
-        black_box(matrix.top_k(query, K, filter).expect("query"));
-    }
-    queries
-        .iter()
-        .map(|query| {
-            let start = Instant::now();
-            black_box(matrix.top_k(black_box(query), K, filter).expect("query"));
-            start.elapsed()
-        })
-        .collect()
-}
-
-/// Sums `bytes` as u64 words on `threads` threads: the least time any scan of them can take.
-fn sum_floor(bytes: &[u8], threads: usize) -> Duration {
-    let words: Vec<&[u8]> = bytes.chunks(bytes.len().div_ceil(threads).next_multiple_of(8)).collect();
+/// Sums `words` on `threads` threads: the least time any scan of as many bytes can take.
+fn sum_floor(words: &[u64], threads: usize) -> Duration {
     let start = Instant::now();
     let total = std::thread::scope(|scope| {
         let workers: Vec<_> = words
-            .iter()
-            .map(|part| {
-                scope.spawn(|| {
-                    part.chunks_exact(8)
-                        .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
-                        .fold(0u64, u64::wrapping_add)
-                })
-            })
+            .chunks(words.len().div_ceil(threads))
+            .map(|part| scope.spawn(|| part.iter().fold(0u64, |sum, &w| sum.wrapping_add(w))))
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or_default()).fold(0u64, u64::wrapping_add)
     });
@@ -138,24 +116,45 @@ fn main() {
     let queries: Vec<Vec<f32>> = (0..query_count).map(|_| rng.unit_vector(DIM)).collect();
     // Documents' chunks arrive together, so a source filter allows runs of ids: here 10% of them.
     let filter = matrix.filter_by(|id| (id / 1000) % 10 == 0);
+    let mut words = vec![0u64; n * DIM / 8];
+    words.iter_mut().for_each(|w| *w = rng.next_u64());
+
+    // The configurations take turns query by query (and the floor every tenth query), so that
+    // load from other processes, which comes and goes, weighs on all of them alike.
+    let timed = |matrix: &VectorMatrix, query: &[f32], filter: Option<&RowFilter>| {
+        let start = Instant::now();
+        black_box(matrix.top_k(black_box(query), K, filter).expect("query"));
+        start.elapsed()
+    };
+    for query in queries.iter().take(3) {
+        timed(&matrix, query, None);
+    }
+    let (mut all_cores, mut filtered, mut one_thread) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_all, mut floor_one) = (Vec::new(), Vec::new());
+    for (i, query) in queries.iter().enumerate() {
+        matrix.set_max_threads(0);
+        all_cores.push(timed(&matrix, query, None));
+        filtered.push(timed(&matrix, query, Some(&filter)));
+        matrix.set_max_threads(1);
+        one_thread.push(timed(&matrix, query, None));
+        if i % 10 == 0 {
+            floor_all.push(sum_floor(&words, cores));
+            floor_one.push(sum_floor(&words, 1));
+        }
+    }
 
     println!("\n{query_count} queries, top_k(k = {K}), latency in ms:");
     println!("{:<34} {:>8} {:>8} {:>8} {:>8}", "", "median", "p95", "p99", "max");
-    report(&format!("all cores ({} threads)", cores.min(8)), time_queries(&matrix, &queries, None));
-    report(
-        &format!("filtered to {}%", filter.allowed() * 100 / n.max(1)),
-        time_queries(&matrix, &queries, Some(&filter)),
+    report(&format!("all cores ({} threads)", cores.min(8)), all_cores);
+    report(&format!("filtered to {}% of rows", filter.allowed() * 100 / n.max(1)), filtered);
+    report("1 thread", one_thread);
+    println!(
+        "\nbandwidth floor: a sum over {:.0} MB of u64s, {} times",
+        (words.len() * 8) as f64 / 1e6,
+        floor_all.len()
     );
-    matrix.set_max_threads(1);
-    report("1 thread", time_queries(&matrix, &queries, None));
-
-    // The floor: reading the same number of bytes and doing nothing with them.
-    let mut buffer = vec![0u8; n * DIM];
-    buffer.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
-    println!("\nbandwidth floor, sum over {:.0} MB (median of 20):", buffer.len() as f64 / 1e6);
-    for threads in [cores, 1] {
-        let [median, ..] = percentiles((0..20).map(|_| sum_floor(&buffer, threads)).collect());
-        let gb_per_s = buffer.len() as f64 / median / 1e6;
-        println!("{:<34} {median:>8.2} ms  ({gb_per_s:.1} GB/s)", format!("{threads} thread(s)"));
+    for (label, times) in [(format!("{cores} threads"), floor_all), ("1 thread".to_string(), floor_one)] {
+        let [median, ..] = percentiles(times);
+        println!("{label:<34} {median:>8.2} ms median ({:.1} GB/s)", (words.len() * 8) as f64 / median / 1e6);
     }
 }

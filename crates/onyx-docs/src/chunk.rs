@@ -26,6 +26,9 @@ use crate::extract::{BlockKind, Extracted};
 pub const TARGET_TOKENS: usize = 256;
 /// Tokens repeated from the end of one chunk at the start of the next within a section.
 pub const OVERLAP_TOKENS: usize = 32;
+/// Blocks longer than this are tokenized in pieces: a tokenizer's encoding costs about 100 bytes
+/// per token, so a megabyte-long paragraph must never be encoded at once.
+const MAX_PIECE_BYTES: usize = 16 * 1024;
 /// Heading paths longer than this many tokens are cut, so the body keeps most of the budget.
 const MAX_HEADING_TOKENS: usize = 48;
 
@@ -131,7 +134,8 @@ impl Chunker {
             });
         };
 
-        for block in blocks {
+        for block in blocks.iter().flat_map(|b| pieces(text, b)) {
+            let block = &block;
             let Some(block_text) = text.get(block.range.clone()) else { continue };
             if block_text.trim().is_empty() {
                 continue;
@@ -141,7 +145,8 @@ impl Chunker {
                     emit(&mut chunks, done.start..done.end, &heading_path);
                 }
                 headings.retain(|(l, _)| *l < level);
-                headings.push((level, collapse_whitespace(block_text)));
+                // The title without its markup (`## `, underlines), which the text keeps verbatim.
+                headings.push((level, collapse_whitespace(block.title(text))));
                 heading_path = self.fit_heading(&headings)?;
                 body_budget = self.budget.saturating_sub(self.count_tokens(&heading_path)?).max(2 * self.overlap);
                 continue;
@@ -211,6 +216,34 @@ impl Chunker {
             parts.remove(if parts.len() > 2 { 1 } else { 0 });
         }
     }
+}
+
+/// A block cut into pieces of at most [`MAX_PIECE_BYTES`], at line breaks or spaces where
+/// possible; headings stay whole.
+fn pieces(text: &str, block: &crate::extract::Block) -> Vec<crate::extract::Block> {
+    let range = block.range.clone();
+    if range.len() <= MAX_PIECE_BYTES || matches!(block.kind, BlockKind::Heading { .. }) {
+        return vec![block.clone()];
+    }
+    let mut out = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let mut end = (start + MAX_PIECE_BYTES).min(range.end);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < range.end {
+            let window = &text[start..end];
+            // Prefer the last line break in the second half of the window, then the last space.
+            let cut = window.rfind('\n').filter(|&i| i > window.len() / 2).or_else(|| window.rfind(' '));
+            if let Some(cut) = cut.filter(|&i| i > 0) {
+                end = start + cut + 1;
+            }
+        }
+        out.push(crate::extract::Block { range: start..end, kind: block.kind.clone() });
+        start = end;
+    }
+    out
 }
 
 /// `range` without leading and trailing whitespace.
@@ -367,5 +400,22 @@ mod tests {
         assert_eq!(chunks[0].text, "just words");
         assert_eq!(chunks[0].byte_range, 2..12);
         assert!(matches!(Chunker::new(&word_tokenizer(), 40), Err(ChunkError::TooFewTokens(40))));
+    }
+
+    #[test]
+    fn a_huge_block_is_tokenized_in_pieces_and_still_covered() {
+        let chunker = Chunker::new(&word_tokenizer(), 512).unwrap();
+        let text = words(0, 20_000);
+        let d = doc(&[(BlockKind::Paragraph, &text)]);
+        let chunks = chunker.chunk(&d).unwrap();
+        assert!(chunks.iter().all(|c| chunker.count_tokens(&c.text).unwrap() <= 254));
+        assert!(chunks.first().unwrap().text.starts_with("w0 "));
+        assert!(chunks.last().unwrap().text.ends_with("w19999"));
+        // Every word is in some chunk.
+        let mut seen = std::collections::HashSet::new();
+        for c in &chunks {
+            seen.extend(c.text.split(' ').map(str::to_owned));
+        }
+        assert_eq!(seen.len(), 20_000);
     }
 }

@@ -263,6 +263,13 @@ pub enum ExtractError {
         /// The limit it exceeds.
         limit: u64,
     },
+    /// Source code whose lines are far longer than anyone writes: minified or generated output
+    /// (bundled JavaScript, search indexes), which would flood the index with noise.
+    #[error("looks minified or generated (a line of {longest} characters)")]
+    Generated {
+        /// Length of its longest line.
+        longest: usize,
+    },
 }
 
 fn corrupt_pdf(reason: impl Into<String>) -> ExtractError {
@@ -286,11 +293,24 @@ pub fn extract(_path: &Path, bytes: &[u8], format: Format) -> Result<Extracted, 
         Format::Text => extract_line_based(bytes, LineSyntax::PlainText),
         Format::Markdown => extract_line_based(bytes, LineSyntax::Markdown),
         Format::Rst => extract_line_based(bytes, LineSyntax::Rst),
-        Format::Code { .. } => extract_line_based(bytes, LineSyntax::Code),
+        Format::Code { .. } => {
+            let extracted = extract_line_based(bytes, LineSyntax::Code)?;
+            check_not_generated(&extracted.text)?;
+            Ok(extracted)
+        }
         Format::Html => extract_html(bytes),
         Format::Pdf => extract_pdf(bytes),
         Format::Docx => extract_docx(bytes),
     }
+}
+
+/// Longest line accepted in source code. Hand-written code stays far below it; minifiers and
+/// generators write whole files on one line.
+const MAX_CODE_LINE: usize = 2000;
+
+fn check_not_generated(text: &str) -> Result<(), ExtractError> {
+    let longest = text.lines().map(|line| line.chars().count()).max().unwrap_or(0);
+    if longest > MAX_CODE_LINE { Err(ExtractError::Generated { longest }) } else { Ok(()) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,9 +530,6 @@ fn scan_markdown(document: &mut LineDocument<'_>) {
     }
     // (first, last) line of the paragraph being read; a setext underline turns it into a heading.
     let mut paragraph: Option<(usize, usize)> = None;
-    // Fence lengths known to have no closing fence below, per fence character, so a file full of
-    // unclosed indented fences is not searched to its end once per line.
-    let mut unclosed_fence_len = [usize::MAX; 2];
     let close_paragraph = |document: &mut LineDocument<'_>, paragraph: &mut Option<(usize, usize)>| {
         if let Some((first, last)) = paragraph.take() {
             document.push(first, last, BlockKind::Paragraph);
@@ -528,26 +545,14 @@ fn scan_markdown(document: &mut LineDocument<'_>) {
         }
         let indent = indent_width(line);
 
-        // Fences indented four or more are only taken outside a paragraph and when they close:
-        // they are then code inside a list item, and elsewhere an indented line is just text.
+        // An indented line cannot interrupt a paragraph, so a deeply indented fence counts only
+        // after a blank line (in a nested list item, or inside an indented code block).
         if let Some(fence) = Fence::open(line).filter(|_| indent <= 3 || paragraph.is_none()) {
-            let slot = usize::from(fence.character == '`');
-            let closing = if fence.len >= unclosed_fence_len[slot] {
-                None
-            } else {
-                (index + 1..line_count).find(|&candidate| fence.is_closed_by(document.line(candidate)))
-            };
-            if closing.is_none() {
-                unclosed_fence_len[slot] = unclosed_fence_len[slot].min(fence.len);
-            }
-            // CommonMark: an unclosed fence runs to the end of the document.
-            if closing.is_some() || indent <= 3 {
-                close_paragraph(document, &mut paragraph);
-                let last = closing.unwrap_or(line_count - 1);
-                document.push(index, last, BlockKind::Code);
-                index = last + 1;
-                continue;
-            }
+            close_paragraph(document, &mut paragraph);
+            let last = fenced_block_end(document, index, &fence, indent);
+            document.push(index, last, BlockKind::Code);
+            index = last + 1;
+            continue;
         }
 
         if indent <= 3 {
@@ -591,6 +596,30 @@ fn front_matter_end(document: &LineDocument<'_>) -> Option<usize> {
         return None;
     }
     (1..document.lines.len()).find(|&index| matches!(document.line(index).trim_end(), "---" | "..."))
+}
+
+/// The last line of the fenced block opened at line `opening`: its closing fence, or, when none
+/// comes, the last non-blank line before the block's container ends. A fence indented four or
+/// more sits in a list item (or an indented code block), which ends at the first line dedented
+/// below it; a fence at the margin runs to the end of the document, as CommonMark says. Either
+/// way the search stops where the block does, so scanning stays linear.
+fn fenced_block_end(document: &LineDocument<'_>, opening: usize, fence: &Fence, indent: usize) -> usize {
+    let container_indent = if indent >= 4 { indent - 3 } else { 0 };
+    let mut last = opening;
+    for candidate in opening + 1..document.lines.len() {
+        let line = document.line(candidate);
+        if fence.is_closed_by(line) {
+            return candidate;
+        }
+        if is_blank(line) {
+            continue;
+        }
+        if indent_width(line) < container_indent {
+            break;
+        }
+        last = candidate;
+    }
+    last
 }
 
 struct Fence {
@@ -1778,6 +1807,18 @@ Inside tilde fence
                 (Code, "```\nunclosed # fence\n# still code"),
             ]
         );
+        // An indented fence ends with its indented region, not at some later fence.
+        let source = "Intro\n\n    ```\n    shown fence\n\n# Real heading\n\n```\ncode\n```\n";
+        let extracted = extract_ok("indented.md", source.as_bytes());
+        assert_eq!(
+            outline(&extracted),
+            [
+                (Paragraph, "Intro"),
+                (Code, "```\n    shown fence"),
+                (heading(1), "Real heading"),
+                (Code, "```\ncode\n```"),
+            ]
+        );
         // Hashtags and deeply indented hashes are not headings.
         let extracted = extract_ok("tags.md", b"#hashtag\n\n    # indented\n");
         assert!(extracted.blocks.iter().all(|block| block.kind == Paragraph));
@@ -2291,5 +2332,17 @@ Tail.
                 }
             }
         }
+    }
+
+    #[test]
+    fn minified_code_is_refused_and_ordinary_code_is_not() {
+        let minified = format!("var a={};", "x".repeat(5000));
+        let error = extract(Path::new("bundle.min.js"), minified.as_bytes(), Format::Code { language: "javascript" });
+        assert_eq!(error, Err(ExtractError::Generated { longest: 5007 }));
+        let code = "fn main() {\n    println!(\"hi\");\n}\n";
+        assert!(extract(Path::new("main.rs"), code.as_bytes(), Format::Code { language: "rust" }).is_ok());
+        // Prose may have long lines: a paragraph per line is common in text files.
+        let prose = "word ".repeat(1000);
+        assert!(extract(Path::new("notes.txt"), prose.as_bytes(), Format::Text).is_ok());
     }
 }

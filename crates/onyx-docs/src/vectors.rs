@@ -8,7 +8,8 @@
 //!
 //! Why int8: a desktop index of a million chunks of 384-d vectors is 1.5 GB as f32 but 384 MB as
 //! int8, and a scan is bound by memory bandwidth, so a quarter of the bytes is nearly a quarter
-//! of the time. The cosine error this adds is about 0.001 for unit vectors (tested), far below the
+//! of the time. The cosine error this adds for random 384-d unit vectors is 0.0005 rms and under
+//! 0.003 at worst, and the top 10 of 20k stay at least 9 of the exact f32 top 10: far below the
 //! differences retrieval cares about.
 //!
 //! Why an exact scan rather than an approximate index (HNSW, IVF): a full scan of 1M vectors

@@ -1,0 +1,199 @@
+//! Latency of a whole hybrid search over an index of a million chunks.
+//!
+//! `cargo bench -p onyx-docs --bench search` builds (once, cached under target/) a real index
+//! database of 1,000,000 synthetic chunks: 384-d random unit vectors stored as int8, and text of
+//! 40 words drawn from a Zipf-distributed vocabulary, so FTS5 sees common and rare words as in
+//! prose. It then times `Searcher::search` end to end: the query's vector (a stand-in embedder
+//! returns a random unit vector, so the model's time is not counted), the exact vector scan, the
+//! FTS5 BM25 query, fusion, the relevance floor and loading the top rows with snippets. The
+//! first search, which loads the matrix, is reported apart. `ONYX_BENCH_CHUNKS` and
+//! `ONYX_BENCH_QUERIES` change the sizes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use onyx_docs::search::{SearchOptions, Searcher};
+use onyx_docs::store::{DocumentContent, DocumentWrite, NewChunk, Store};
+use onyx_docs::vectors::quantize;
+use onyx_docs::{EmbedPurpose, Embedder};
+use tokenizers::Tokenizer;
+
+const DIM: usize = 384;
+const WORDS_PER_CHUNK: usize = 40;
+const VOCABULARY: usize = 20_000;
+const CHUNKS_PER_DOCUMENT: usize = 100;
+
+/// SplitMix64: seedable, so every run builds and asks the same.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+
+    fn unit_vector(&mut self) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..DIM).map(|_| (self.unit() - 0.5) as f32).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        v
+    }
+
+    /// A word rank drawn from Zipf's law (s = 1) by inverting the harmonic CDF approximately.
+    fn zipf_word(&mut self) -> usize {
+        let h = (VOCABULARY as f64).ln() + 0.5772;
+        ((self.unit() * h - 0.5772).exp() as usize).min(VOCABULARY - 1)
+    }
+}
+
+fn word(rank: usize) -> String {
+    // Letters only, so FTS5's tokenizer keeps each word whole: rank 0 -> "ba", 1 -> "be", ...
+    const SYLLABLES: [&str; 16] =
+        ["ba", "be", "di", "fo", "gu", "ka", "le", "mi", "no", "pu", "ra", "se", "ti", "vo", "wu", "zy"];
+    let mut n = rank;
+    let mut out = String::new();
+    loop {
+        out.push_str(SYLLABLES[n % 16]);
+        n /= 16;
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// Returns a random unit vector for every text: the model is not what is measured.
+struct RandomEmbedder {
+    rng: Rng,
+    tokenizer: Tokenizer,
+}
+
+impl Embedder for RandomEmbedder {
+    fn dim(&self) -> usize {
+        DIM
+    }
+    fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+    fn max_tokens(&self) -> usize {
+        256
+    }
+    fn model_id(&self) -> String {
+        "synthetic".into()
+    }
+    fn embed(&mut self, texts: &[&str], _: EmbedPurpose) -> Result<Vec<Vec<f32>>, String> {
+        Ok(texts.iter().map(|_| self.rng.unit_vector()).collect())
+    }
+}
+
+fn word_tokenizer() -> Tokenizer {
+    let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
+        "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+        "model":{"type":"WordLevel","vocab":{"[UNK]":0},"unk_token":"[UNK]"}}"#;
+    Tokenizer::from_bytes(json.as_bytes()).expect("word tokenizer")
+}
+
+fn build(path: &PathBuf, chunks: usize) -> Store {
+    let mut store = Store::open(path).expect("open bench index");
+    if store.counts().expect("counts").chunks as usize >= chunks {
+        return store;
+    }
+    drop(store);
+    let _ = std::fs::remove_file(path);
+    store = Store::open(path).expect("open bench index");
+    store.check_model("synthetic", DIM).expect("model");
+    let root = PathBuf::from("/synthetic");
+    let source = store.add_source(&root).expect("source");
+    let mut rng = Rng(7);
+    let started = Instant::now();
+    for doc in 0..chunks.div_ceil(CHUNKS_PER_DOCUMENT) {
+        let new_chunks: Vec<NewChunk> = (0..CHUNKS_PER_DOCUMENT)
+            .map(|i| {
+                let text: Vec<String> = (0..WORDS_PER_CHUNK).map(|_| word(rng.zipf_word())).collect();
+                let text = text.join(" ");
+                let q = quantize(&rng.unit_vector());
+                NewChunk {
+                    byte_range: i * 300..i * 300 + text.len(),
+                    lines: (i + 1, i + 1),
+                    heading: format!("Section {}", i / 10),
+                    text,
+                    vector: (q.values, q.scale),
+                }
+            })
+            .collect();
+        let hash = format!("doc-{doc}");
+        let path = root.join(format!("doc-{doc}.txt"));
+        store
+            .write_document(&DocumentWrite {
+                source_id: source.id,
+                path: &path,
+                size: 30_000,
+                mtime_ns: 1,
+                content: DocumentContent::New { hash: hash.as_bytes(), format: "text", chunks: &new_chunks },
+                note: None,
+                replaced_content: false,
+            })
+            .expect("write");
+        if doc % 1000 == 999 {
+            eprintln!("  built {} chunks in {:.0} s", (doc + 1) * CHUNKS_PER_DOCUMENT, started.elapsed().as_secs_f64());
+        }
+    }
+    store
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let chunks: usize = std::env::var("ONYX_BENCH_CHUNKS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let queries: usize = std::env::var("ONYX_BENCH_QUERIES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/bench-search-{chunks}.sqlite"));
+    eprintln!("building or reusing {} ...", path.display());
+    let store = build(&path, chunks);
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    println!("index: {} chunks, {:.0} MB on disk", store.counts().expect("counts").chunks, size as f64 / 1e6);
+
+    let mut embedder = RandomEmbedder { rng: Rng(11), tokenizer: word_tokenizer() };
+    let mut searcher = Searcher::new();
+    let mut rng = Rng(13);
+    // No relevance floor: random vectors would otherwise leave nothing to load and snippet.
+    let options = SearchOptions { k: 10, min_similarity: -1.0, ..SearchOptions::default() };
+    let query = |rng: &mut Rng| {
+        // Three words people would type: two common-ish, one rarer.
+        let picks = [rng.zipf_word() % 200, rng.zipf_word() % 2000, rng.zipf_word()];
+        picks.map(word).join(" ")
+    };
+    let started = Instant::now();
+    searcher.search(&store, &mut embedder, &query(&mut rng), &options).expect("first search");
+    println!(
+        "first search (loads the matrix, {:.0} MB): {:.0} ms",
+        searcher.memory_bytes() as f64 / 1e6,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let mut times = Vec::with_capacity(queries);
+    let mut results = 0;
+    for _ in 0..queries {
+        let text = query(&mut rng);
+        let started = Instant::now();
+        let response = searcher.search(&store, &mut embedder, &text, &options).expect("search");
+        times.push(started.elapsed());
+        results += response.results.len();
+    }
+    times.sort();
+    println!(
+        "hybrid search, k=10, {queries} queries over {chunks} chunks: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({:.1} results each)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        percentile(&times, 1.0),
+        results as f64 / queries as f64
+    );
+}
