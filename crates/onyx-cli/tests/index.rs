@@ -197,13 +197,13 @@ fn index_search_and_status_through_the_command_line() {
     assert_eq!(report["indexed"], 12);
     assert_eq!(report["skipped"], 1);
 
-    let output = run(&["search", "what is a slice of a string", "--db", db_arg, "--json", "-k", "3"]);
+    let output = run(&["search", "can I change a variable after I declared it", "--db", db_arg, "--json", "-k", "3"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let results: Value = serde_json::from_slice(&output.stdout).expect("search JSON");
     let results = results["results"].as_array().expect("results array");
     assert!(!results.is_empty() && results.len() <= 3);
     let top = &results[0];
-    assert!(top["path"].as_str().is_some_and(|p| p.ends_with("ch04-03-slices.html")), "{top}");
+    assert!(top["path"].as_str().is_some_and(|p| p.ends_with("ch03-01-variables-and-mutability.html")), "{top}");
     assert!(top["score"].as_f64().is_some_and(|s| s > 0.0));
     assert!(top["snippet"].as_str().is_some_and(|s| !s.is_empty()));
 
@@ -215,7 +215,7 @@ fn index_search_and_status_through_the_command_line() {
 
     let output = run(&["index", "remove", corpus.to_str().expect("utf-8"), "--db", db_arg]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let output = run(&["search", "slices", "--db", db_arg]);
+    let output = run(&["search", "mutable variables", "--db", db_arg]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("nothing relevant found"));
 
     // Bad input: one error line naming the value.
