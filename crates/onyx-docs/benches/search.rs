@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use onyx_docs::search::{SearchOptions, Searcher};
+use onyx_docs::search::{SearchMode, SearchOptions, Searcher};
 use onyx_docs::store::{DocumentContent, DocumentWrite, NewChunk, Store};
 use onyx_docs::vectors::quantize;
 use onyx_docs::{EmbedPurpose, Embedder};
@@ -178,22 +178,27 @@ fn main() {
         searcher.memory_bytes() as f64 / 1e6,
         started.elapsed().as_secs_f64() * 1e3
     );
-    let mut times = Vec::with_capacity(queries);
-    let mut results = 0;
-    for _ in 0..queries {
-        let text = query(&mut rng);
-        let started = Instant::now();
-        let response = searcher.search(&store, &mut embedder, &text, &options).expect("search");
-        times.push(started.elapsed());
-        results += response.results.len();
+    for mode in [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Keyword] {
+        let options = SearchOptions { mode, ..options.clone() };
+        let mut rng = Rng(13);
+        let mut times = Vec::with_capacity(queries);
+        let mut results = 0;
+        for _ in 0..queries {
+            let text = query(&mut rng);
+            let started = Instant::now();
+            let response = searcher.search(&store, &mut embedder, &text, &options).expect("search");
+            times.push(started.elapsed());
+            results += response.results.len();
+        }
+        times.sort();
+        println!(
+            "{mode:?} search, k=10, {queries} queries over {chunks} chunks: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, \
+             max {:.1} ms ({:.1} results each)",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0),
+            results as f64 / queries as f64
+        );
     }
-    times.sort();
-    println!(
-        "hybrid search, k=10, {queries} queries over {chunks} chunks: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({:.1} results each)",
-        percentile(&times, 0.5),
-        percentile(&times, 0.95),
-        percentile(&times, 0.99),
-        percentile(&times, 1.0),
-        results as f64 / queries as f64
-    );
 }

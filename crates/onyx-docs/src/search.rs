@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::PathBuf;
 
-use rusqlite::params_from_iter;
+use rusqlite::{OptionalExtension, params_from_iter};
 
 use crate::store::{Store, StoreError};
 use crate::vectors::{VectorError, VectorMatrix};
@@ -33,6 +33,9 @@ const MIN_CANDIDATES: usize = 50;
 const MAX_QUERY_TERMS: usize = 32;
 /// Longest query text embedded, in characters; the model truncates to its window anyway.
 const MAX_QUERY_CHARS: usize = 2000;
+/// Keyword terms found in more chunks than this are left out of the BM25 query (see
+/// `keyword_search`): the cost of BM25 grows with the chunks a term appears in.
+const MAX_TERM_CHUNKS: i64 = 5_000;
 /// Length of a snippet in characters, about two lines of a results list.
 const SNIPPET_CHARS: usize = 240;
 /// Default relevance floor for all-MiniLM-L6-v2-like models: unrelated passages score about
@@ -59,6 +62,9 @@ pub enum SearchError {
     /// The embedding model failed on the query.
     #[error("embedding the query failed: {0}")]
     Embed(String),
+    /// The vector scan's thread panicked (a bug; the index is untouched).
+    #[error("the vector scan failed unexpectedly; the index is unchanged, try the search again")]
+    ScanFailed,
     /// The vectors in the index do not match the model.
     #[error(transparent)]
     Vectors(#[from] VectorError),
@@ -220,19 +226,35 @@ impl Searcher {
             .ok_or_else(|| SearchError::Embed("the model returned no vector".into()))?;
         let matrix = self.matrix.as_ref().ok_or_else(|| SearchError::Embed("no vectors loaded".into()))?;
 
-        let vector_hits: Vec<i64> = if options.mode == SearchMode::Keyword {
-            Vec::new()
-        } else {
-            // A filter costs a pass over the ids; without sources chosen there is nothing to skip.
-            let filter = allowed.as_ref().map(|_| matrix.filter_by(keep));
-            matrix.top_k(&vector, candidates, filter.as_ref())?.into_iter().map(|(id, _)| id).collect()
-        };
         let (terms, truncated_terms) = keyword_terms(query);
-        let keyword_hits: Vec<i64> = if options.mode == SearchMode::Vector || terms.is_empty() {
-            Vec::new()
-        } else {
-            keyword_search(store, &terms, candidates * 2)?.into_iter().filter(|&id| keep(id)).take(candidates).collect()
-        };
+        // The two lists are found at once: the vector scan is bound by memory bandwidth, the
+        // keyword query by SQLite's page lookups, so they overlap well (and the database
+        // connection stays on this thread).
+        let (vector_hits, keyword_hits) = std::thread::scope(|scope| {
+            let vector_list = (options.mode != SearchMode::Keyword).then(|| {
+                scope.spawn(|| {
+                    // A filter costs a pass over the ids; without sources chosen there is nothing to skip.
+                    let filter = allowed.as_ref().map(|_| matrix.filter_by(keep));
+                    matrix.top_k(&vector, candidates, filter.as_ref())
+                })
+            });
+            let keyword_hits: Result<Vec<i64>, SearchError> = if options.mode == SearchMode::Vector || terms.is_empty()
+            {
+                Ok(Vec::new())
+            } else {
+                keyword_search(store, &terms, candidates * 2)
+                    .map(|ids| ids.into_iter().filter(|&id| keep(id)).take(candidates).collect())
+            };
+            let vector_hits: Result<Vec<i64>, SearchError> = match vector_list {
+                Some(handle) => match handle.join() {
+                    Ok(result) => result.map(|hits| hits.into_iter().map(|(id, _)| id).collect()).map_err(Into::into),
+                    Err(_) => Err(SearchError::ScanFailed),
+                },
+                None => Ok(Vec::new()),
+            };
+            (vector_hits, keyword_hits)
+        });
+        let (vector_hits, keyword_hits) = (vector_hits?, keyword_hits?);
 
         let mut fused: HashMap<i64, (f64, Option<usize>, Option<usize>)> = HashMap::new();
         for (rank, &id) in vector_hits.iter().enumerate() {
@@ -325,14 +347,42 @@ pub fn keyword_terms(query: &str) -> (Vec<String>, bool) {
 }
 
 /// Chunk ids by BM25, best first. Terms are quoted, so no user text is read as FTS5 syntax.
+///
+/// BM25 scores every chunk that holds any query term, so one very common word makes a query over
+/// a million chunks take hundreds of milliseconds. Words in more than [`MAX_TERM_CHUNKS`] chunks
+/// are therefore left out (at that scale their weight is small anyway); when every word is that
+/// common, the vector list alone ranks. Indexes of up to that many chunks are unaffected.
 fn keyword_search(store: &Store, terms: &[String], limit: usize) -> Result<Vec<i64>, SearchError> {
-    let expression = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
+    let mut counted = Vec::with_capacity(terms.len());
+    for term in terms {
+        counted.push((term_chunks(store, term)?, term));
+    }
+    let kept: Vec<&String> = counted.iter().filter(|(n, _)| *n <= MAX_TERM_CHUNKS).map(|(_, t)| *t).collect();
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expression = kept.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
     // Headings weigh double: a section titled with the query's words is usually the answer.
     let mut stmt = store.connection().prepare_cached(
         "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?2",
     )?;
     let ids = stmt.query_map(rusqlite::params![expression, limit as i64], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// Chunks holding `term`, from the full-text index's vocabulary. The index stores Porter stems,
+/// so common English endings are tried too; the largest count found is used.
+fn term_chunks(store: &Store, term: &str) -> Result<i64, SearchError> {
+    let mut stmt = store.connection().prepare_cached("SELECT doc FROM chunks_vocab WHERE term = ?1")?;
+    let mut most = 0;
+    let stems = ["", "s", "es", "ing", "ed", "ly", "e"]
+        .iter()
+        .filter_map(|suffix| term.strip_suffix(suffix).filter(|s| suffix.is_empty() || s.chars().count() >= 3));
+    for stem in stems {
+        let count: Option<i64> = stmt.query_row([stem], |r| r.get(0)).optional()?;
+        most = most.max(count.unwrap_or(0));
+    }
+    Ok(most)
 }
 
 /// The stored chunk with its files (restricted to allowed content's files).

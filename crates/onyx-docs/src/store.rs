@@ -20,7 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Each entry upgrades the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -78,6 +78,9 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.id, old.heading, old.text);
     END;
     ",
+    // 1 -> 2: per-term document counts of the full-text index, so search can leave out words
+    // that occur in a large share of the chunks (see `search::keyword_search`).
+    "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');",
 ];
 
 /// Errors of the index database. Each names the file or the value at fault.
@@ -636,7 +639,7 @@ mod tests {
         store.connection().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         drop(store);
         let error = Store::open(&path).err().unwrap().to_string();
-        assert!(error.contains("schema version 2"), "{error}");
+        assert!(error.contains(&format!("schema version {}", SCHEMA_VERSION + 1)), "{error}");
     }
 
     #[test]
