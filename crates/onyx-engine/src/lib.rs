@@ -12,12 +12,14 @@
 
 mod cancel;
 pub mod chat;
+pub mod conversations;
 mod decoder;
 pub mod documents;
 pub mod embed;
 mod engine;
 mod error;
 pub mod sampling;
+pub mod settings;
 pub mod template;
 
 pub use cancel::CancelToken;
