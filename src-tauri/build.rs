@@ -4,7 +4,28 @@
 //! call it; `src/lib.rs` has a test that keeps this list, the handler and the capability in step.
 
 /// Every `#[tauri::command]` in src/commands.rs, by name.
-const COMMANDS: &[&str] = &["doctor_report"];
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "doctor_report",
+    "settings_get",
+    "settings_set",
+    "models_list",
+    "model_import",
+    "model_import_cancel",
+    "conversations_list",
+    "conversation_create",
+    "conversation_rename",
+    "conversation_delete",
+    "conversation_messages",
+    "chat_send",
+    "chat_cancel",
+    "documents_status",
+    "documents_add",
+    "documents_remove",
+    "documents_cancel",
+    "documents_search",
+    "documents_preview",
+];
 
 fn main() {
     let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

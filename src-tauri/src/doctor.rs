@@ -45,7 +45,7 @@ impl DoctorState {
             doctor::run(&state.config, &provider, Some(&state.probe_model))
         })
         .await
-        .map_err(Error::Worker)
+        .map_err(Error::worker("system check"))
     }
 }
 

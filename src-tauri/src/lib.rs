@@ -1,37 +1,119 @@
 //! The Onyx desktop shell: a thin Tauri layer over the engine crates.
 //!
 //! What flows in: IPC calls from the window (ui/), each a command in [`commands`] that the
-//! window's capability (capabilities/main.json) grants. What flows out: the engine's own
-//! serializable types (for now `onyx_runtime::doctor::DoctorReport`) or an [`error::Error`]
-//! as `{code, message}`. Only this crate knows Tauri; the engine crates stay usable from the
-//! `onyx` CLI and from tests without it.
+//! window's capability (capabilities/main.json) grants; src-tauri/IPC.md is the contract. What
+//! flows out: the engine crates' own serializable types, streams on per-call channels, app-wide
+//! events ([`events`]), or an [`error::Error`] as `{code, message}`. Only this crate knows Tauri;
+//! the engine crates stay usable from the `onyx` CLI and from tests without it.
 //!
-//! Layout, by domain: `doctor` holds the state and the worker-thread call for the system check;
-//! `commands` holds the one-line command functions; `error` the wire error.
+//! Layout, by domain, each with a small state of its own (cheap to clone, shared by `Arc`):
+//! `settings` (the settings file), `models` (the engine, loading, the model folders, imports),
+//! `conversations`, `chat` (streamed replies and their cancellation), `documents` (the index,
+//! runs, the watcher), `doctor`, and `status` (`app_status`, notices, the app's paths).
+//! `commands` holds the one-line command functions, `events` the event names and payloads,
+//! `error` the wire error.
 
+mod chat;
 mod commands;
+mod conversations;
 mod doctor;
+mod documents;
 mod error;
+mod events;
+mod models;
+mod settings;
+mod status;
 
-use onyx_runtime::RuntimeConfig;
+use tauri::Manager;
 
+use crate::chat::ChatState;
+use crate::conversations::ConversationsState;
 use crate::doctor::DoctorState;
+use crate::documents::DocumentsState;
+use crate::error::Error;
+use crate::models::catalog::Catalog;
+use crate::models::import::ImportState;
+use crate::models::{ModelsState, Reload};
+use crate::settings::{SettingsState, runtime_config};
+use crate::status::{AppPaths, Notices};
 
 /// Builds and runs the app until its last window closes.
 ///
-/// The runtime configuration is the default one: onyx-runtime itself finds `runtime/` in the
-/// repository or honours `ONYX_RUNTIME` / `ORT_DYLIB_PATH`, exactly as the `onyx` CLI does, so
-/// both front ends report the same machine the same way.
+/// ONNX Runtime is found as the `onyx` CLI finds it (the repository's `runtime/`,
+/// `ONYX_RUNTIME` / `ORT_DYLIB_PATH`, or the paths in Settings), so both front ends report the
+/// same machine the same way.
 pub fn run() -> tauri::Result<()> {
     tauri::Builder::default()
-        .manage(DoctorState::new(RuntimeConfig::default()))
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| Ok(start(app)?))
         // One list for the whole app, grouped by domain; build.rs and capabilities/main.json
         // must name the same commands (see `tests::commands_are_declared_everywhere`).
         .invoke_handler(tauri::generate_handler![
-            // doctor
+            // app and providers
+            commands::app_status,
             commands::doctor_report,
+            // settings
+            commands::settings_get,
+            commands::settings_set,
+            // models
+            commands::models_list,
+            commands::model_import,
+            commands::model_import_cancel,
+            // conversations
+            commands::conversations_list,
+            commands::conversation_create,
+            commands::conversation_rename,
+            commands::conversation_delete,
+            commands::conversation_messages,
+            // chat
+            commands::chat_send,
+            commands::chat_cancel,
+            // documents
+            commands::documents_status,
+            commands::documents_add,
+            commands::documents_remove,
+            commands::documents_cancel,
+            commands::documents_search,
+            commands::documents_preview,
         ])
         .run(tauri::generate_context!())
+}
+
+/// Opens the app's files and starts loading the models. Nothing here waits for a model: the
+/// window opens at once, and loading reports itself through events and `app_status`.
+fn start(app: &mut tauri::App) -> Result<(), Error> {
+    let handle = app.handle().clone();
+    let data_dir = app
+        .path()
+        .app_data_dir()
+        .map_err(|error| Error::Storage(format!("the app data folder is unknown: {error}")))?;
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|error| Error::Storage(format!("cannot create {}: {error}", data_dir.display())))?;
+    let paths = AppPaths::in_dir(&data_dir);
+    let notices = Notices::default();
+
+    let settings = SettingsState::load(&handle, &notices)?;
+    let resource_models = app.path().resource_dir().ok().map(|dir| dir.join("models"));
+    let catalog = Catalog::from_environment(resource_models, paths.imported_models.clone());
+    let models = ModelsState::new(handle.clone(), settings.clone(), notices.clone(), catalog.clone());
+    let conversations = ConversationsState::open(&paths.conversations_db, &notices);
+    let documents =
+        DocumentsState::open(handle, models.clone(), settings.clone(), notices.clone(), paths.documents_db.clone());
+    let chat = ChatState::new(models.clone(), conversations.clone(), settings.clone(), documents.clone());
+
+    app.manage(DoctorState::new(runtime_config(&settings.current())));
+    app.manage(ImportState::new(catalog));
+    app.manage(chat);
+    app.manage(conversations);
+    app.manage(documents.clone());
+    app.manage(models.clone());
+    app.manage(settings);
+    app.manage(notices);
+
+    // The watcher and the catch-up pass need the embedding model, so they start once it loaded.
+    models.reload(Reload::ALL, move || documents.start_background());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -97,6 +179,37 @@ mod tests {
             .map(|command| command.replace('-', "_"))
             .collect();
         assert_eq!(declared, granted, "build.rs COMMANDS vs allow-* in capabilities/main.json");
+
+        // Least privilege: besides its own commands the window may only listen for events and
+        // open the file picker (Browse buttons); anything else added here must be argued for.
+        let others: BTreeSet<&str> = capability["permissions"]
+            .as_array()
+            .ok_or("capability has no permissions list")?
+            .iter()
+            .filter_map(|permission| permission.as_str())
+            .filter(|permission| !permission.starts_with("allow-"))
+            .collect();
+        let expected: BTreeSet<&str> =
+            ["core:event:allow-listen", "core:event:allow-unlisten", "dialog:allow-open"].into_iter().collect();
+        assert_eq!(others, expected, "plugin permissions in capabilities/main.json");
+        Ok(())
+    }
+
+    #[test]
+    fn event_names_match_the_contract() -> TestResult {
+        let contract = read("IPC.md")?;
+        for name in [
+            crate::events::PROVIDER_CHANGED,
+            crate::events::MODEL_LOADING,
+            crate::events::MODEL_ERROR,
+            crate::events::INDEX_PROGRESS,
+            crate::events::INDEX_ERROR,
+        ] {
+            assert!(contract.contains(&format!("| `{name}` |")), "{name} is not in IPC.md's event table");
+        }
+        for name in build_rs_commands()? {
+            assert!(contract.contains(&format!("`{name}(")), "{name} is not in IPC.md's command list");
+        }
         Ok(())
     }
 

@@ -188,6 +188,17 @@ pub struct Skip {
     pub reason: String,
 }
 
+/// A chunk as stored, for showing it in its place (see [`Store::document_chunks`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChunk {
+    /// Byte range in the file's extracted text.
+    pub byte_range: std::ops::Range<usize>,
+    /// First and last line (1-based).
+    pub lines: (usize, usize),
+    /// Exactly the extracted text in `byte_range`.
+    pub text: String,
+}
+
 /// An open index database.
 pub struct Store {
     conn: Connection,
@@ -503,6 +514,36 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The chunks of the indexed file at `path` that overlap `lines` (1-based, inclusive), in
+    /// text order: what the app shows around a search result. `None` when the index holds no text
+    /// for that path (never added, skipped, or removed).
+    pub fn document_chunks(&self, path: &Path, lines: (usize, usize)) -> Result<Option<Vec<StoredChunk>>, StoreError> {
+        let content: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT content_id FROM documents WHERE path = ?1 AND status = 'indexed'",
+                [path_text(path)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(Some(content_id)) = content else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT byte_start, byte_end, line_start, line_end, text FROM chunks
+             WHERE content_id = ?1 AND line_end >= ?2 AND line_start <= ?3 ORDER BY byte_start",
+        )?;
+        let to_usize = |value: i64| usize::try_from(value).unwrap_or(0);
+        let rows = stmt.query_map(params![content_id, lines.0 as i64, lines.1 as i64], |r| {
+            Ok(StoredChunk {
+                byte_range: to_usize(r.get(0)?)..to_usize(r.get(1)?),
+                lines: (to_usize(r.get(2)?), to_usize(r.get(3)?)),
+                text: r.get(4)?,
+            })
+        })?;
+        Ok(Some(rows.collect::<Result<_, _>>()?))
+    }
+
     /// `PRAGMA integrity_check` plus FTS5's own check; Ok(()) when both pass.
     pub fn integrity_check(&self) -> Result<(), String> {
         let result: String =
@@ -570,6 +611,36 @@ mod tests {
             text: text.into(),
             vector: (vec![1, -2, 3], 0.01),
         }
+    }
+
+    #[test]
+    fn a_document_s_chunks_are_found_by_line_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        let source = store.add_source(dir.path()).unwrap();
+        let at = |text: &str, start: usize, lines: (usize, usize)| NewChunk {
+            byte_range: start..start + text.len(),
+            lines,
+            ..chunk(text)
+        };
+        let chunks = [at("one\ntwo", 0, (1, 2)), at("four", 9, (4, 4)), at("six", 15, (6, 6))];
+        let path = dir.path().join("notes.txt");
+        store
+            .write_document(&DocumentWrite {
+                source_id: source.id,
+                path: &path,
+                size: 18,
+                mtime_ns: 1,
+                content: DocumentContent::New { hash: b"n", format: "text", chunks: &chunks },
+                note: None,
+                replaced_content: false,
+            })
+            .unwrap();
+        let found = store.document_chunks(&path, (2, 4)).unwrap().unwrap();
+        assert_eq!(found.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), ["one\ntwo", "four"]);
+        assert_eq!((found[1].byte_range.clone(), found[1].lines), (9..13, (4, 4)));
+        assert_eq!(store.document_chunks(&path, (7, 9)).unwrap(), Some(Vec::new()));
+        assert_eq!(store.document_chunks(&dir.path().join("other.txt"), (1, 1)).unwrap(), None);
     }
 
     #[test]

@@ -1,0 +1,123 @@
+//! App-wide events: their names (constants, so the Rust side and IPC.md cannot drift apart by a
+//! typo) and payloads. Streams that belong to one call (a reply, an import) go through that
+//! call's `Channel` instead; events are for what any part of the window may care about.
+
+use std::path::PathBuf;
+
+use onyx_runtime::ActiveProvider;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::error::ErrorBody;
+
+/// A model finished loading, or a reply moved to another provider: `ProviderChanged`.
+pub const PROVIDER_CHANGED: &str = "provider-changed";
+/// A model started loading: `ModelLoading`.
+pub const MODEL_LOADING: &str = "model-loading";
+/// A model could not be loaded: `ModelError`.
+pub const MODEL_ERROR: &str = "model-error";
+/// An index run moved on: `onyx_docs::index::Progress`, at most about four a second.
+pub const INDEX_PROGRESS: &str = "index-progress";
+/// An index run stopped on an error: `IndexError`.
+pub const INDEX_ERROR: &str = "index-error";
+
+/// Which of the two models an event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ModelKind {
+    /// The chat model.
+    Chat,
+    /// The embedding model (documents).
+    Embedding,
+}
+
+impl ModelKind {
+    /// The word used in messages: "chat" or "embedding".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Chat => "chat",
+            ModelKind::Embedding => "embedding",
+        }
+    }
+}
+
+/// Payload of [`PROVIDER_CHANGED`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderChanged {
+    /// The model that moved.
+    pub model: ModelKind,
+    /// Where it runs now.
+    pub provider: ActiveProvider,
+    /// Why it moved, when it was not a requested load (a fallback mid-reply).
+    pub reason: Option<String>,
+}
+
+/// Payload of [`MODEL_LOADING`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelLoading {
+    /// The model being loaded.
+    pub model: ModelKind,
+    /// Its name, as in the settings.
+    pub name: String,
+}
+
+/// Payload of [`MODEL_ERROR`]: the model, then the error's `code` and `message`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelError {
+    /// The model that failed.
+    pub model: ModelKind,
+    /// What went wrong.
+    #[serde(flatten)]
+    pub error: ErrorBody,
+}
+
+/// Payload of [`INDEX_ERROR`]: the source, then the error's `code` and `message`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexError {
+    /// The folder or file the run was indexing.
+    pub source: PathBuf,
+    /// What went wrong.
+    #[serde(flatten)]
+    pub error: ErrorBody,
+}
+
+/// Sends an event to every window. A failure (no window left, the app closing) is logged and
+/// otherwise ignored: no caller could do anything better with it, and it must never panic.
+pub fn emit<T: Serialize + Clone>(app: &AppHandle, name: &str, payload: T) {
+    if let Err(error) = app.emit(name, payload) {
+        eprintln!("onyx-app: could not send the {name} event: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn payloads_are_camel_case_with_flattened_errors() {
+        let loading = ModelLoading { model: ModelKind::Embedding, name: "all-minilm-l6-v2".into() };
+        assert_eq!(serde_json::to_value(loading).ok(), Some(json!({"model": "embedding", "name": "all-minilm-l6-v2"})));
+        let error = ModelError {
+            model: ModelKind::Chat,
+            error: ErrorBody { code: "model_load_failed".into(), message: "model /m: is not a folder".into() },
+        };
+        assert_eq!(
+            serde_json::to_value(error).ok(),
+            Some(json!({"model": "chat", "code": "model_load_failed", "message": "model /m: is not a folder"}))
+        );
+        let index = IndexError {
+            source: PathBuf::from("/docs"),
+            error: ErrorBody { code: "documents".into(), message: "/docs: cannot be read".into() },
+        };
+        assert_eq!(
+            serde_json::to_value(index).ok(),
+            Some(json!({"source": "/docs", "code": "documents", "message": "/docs: cannot be read"}))
+        );
+    }
+}
