@@ -1,72 +1,165 @@
-import { runDoctor } from "./ipc";
-import { DoctorScreen } from "./doctor/DoctorScreen";
-import { discoveredEpNames, describeChoice, kindLabel } from "./doctor/format";
-import { OnyxMark, RefreshIcon } from "./doctor/icons";
-import { ProviderSelect } from "./doctor/ProviderSelect";
-import { useDoctor, type DoctorRunner, type DoctorState } from "./doctor/useDoctor";
+import { useCallback, useEffect, useRef, useState } from "react";
 
-/** The first window: what ONNX Runtime, its providers and this machine's devices look like. */
-export function App({ run = runDoctor }: { run?: DoctorRunner }) {
-  const doctor = useDoctor(run);
-  const { report, running, provider, check } = doctor;
+import { ModelErrorBanner } from "./app/ModelErrorBanner";
+import { NoticeBanner } from "./app/NoticeBanner";
+import { Sidebar, type View } from "./app/Sidebar";
+import { useTheme } from "./app/theme";
+import { useNotices } from "./app/useNotices";
+import { ChatView } from "./chat/ChatView";
+import { useChat } from "./chat/useChat";
+import { ErrorBanner } from "./common/ErrorBanner";
+import { conversationTitle } from "./conversations/ConversationList";
+import { useConversations } from "./conversations/useConversations";
+import { SystemPanel } from "./doctor/SystemPanel";
+import { DocumentsPanel } from "./documents/DocumentsPanel";
+import { PreviewDialog, type PreviewTarget } from "./documents/PreviewDialog";
+import { useDocuments } from "./documents/useDocuments";
+import { useDocumentSearch } from "./documents/useDocumentSearch";
+import type { Settings, Theme } from "./ipc";
+import { ProviderBadge } from "./provider/ProviderBadge";
+import { useProviderStatus } from "./provider/useProviderStatus";
+import { SettingsPanel } from "./settings/SettingsPanel";
+import { useModels } from "./settings/useModels";
+import { useSettings } from "./settings/useSettings";
+
+/**
+ * The window: sidebar, header with the provider badge, and one panel. Each domain keeps its own
+ * state in its own hook; this component only wires them together. The chat and documents state
+ * live here, not in their panels, so a reply keeps streaming and indexing keeps reporting while
+ * the user looks at another panel.
+ */
+export function App() {
+  const [view, setView] = useState<View>("chat");
+  const [preview, setPreview] = useState<PreviewTarget | null>(null);
+  const [themePreview, setThemePreview] = useState<Theme | null>(null);
+
+  const notices = useNotices();
+  const provider = useProviderStatus(notices.add);
+  const settings = useSettings();
+  const models = useModels();
+  const conversations = useConversations();
+  const documents = useDocuments();
+  const search = useDocumentSearch();
+  const chat = useChat(conversations.selectedId, {
+    onCreated: conversations.adopt,
+    onSettled: conversations.refresh,
+    onProviderSwitch: provider.reportSwitch,
+  });
+
+  useTheme(themePreview ?? settings.saved?.theme ?? "system");
+
+  const { save } = settings;
+  const { refresh: refreshProvider } = provider;
+  const saveSettings = useCallback(
+    async (next: Settings) => {
+      const error = await save(next);
+      if (error === null) {
+        // A new runtime library or plugin folder can change the device list.
+        refreshProvider();
+      }
+      return error;
+    },
+    [save, refreshProvider],
+  );
+
+  // Moving to a panel moves focus to it, so keyboard and screen-reader users land in it.
+  const main = useRef<HTMLElement>(null);
+  const firstView = useRef(true);
+  useEffect(() => {
+    if (firstView.current) {
+      firstView.current = false;
+    } else if (view !== "chat") {
+      main.current?.focus();
+    }
+  }, [view]);
+
+  const openConversation = (id: number) => {
+    conversations.select(id);
+    setView("chat");
+  };
+  const current = conversations.list.find((c) => c.id === conversations.selectedId);
+
   return (
-    <div className="app">
-      <header className="topbar">
-        <div className="brand">
-          <OnyxMark />
-          <div>
-            <h1>Onyx</h1>
-            <p className="muted small">System check</p>
-          </div>
-        </div>
-        <div className="toolbar">
-          <ProviderSelect
-            value={provider}
-            epNames={discoveredEpNames(report)}
-            onChange={check}
+    <div className="app-shell">
+      <Sidebar
+        view={view}
+        conversations={conversations}
+        onNavigate={setView}
+        onNewChat={() => {
+          conversations.select(null);
+          setView("chat");
+        }}
+        onOpenConversation={openConversation}
+      />
+      <div className="main-column">
+        <header className="topbar">
+          <h2 className="topbar-title">
+            {titleOf(view, current === undefined ? null : conversationTitle(current))}
+          </h2>
+          <ProviderBadge status={provider} />
+        </header>
+        <NoticeBanner notices={notices.visible} onDismiss={notices.dismiss} />
+        <ModelErrorBanner
+          chat={provider.chat}
+          embedding={provider.embedding}
+          onOpenSettings={() => {
+            setView("settings");
+          }}
+        />
+        {conversations.error !== null && (
+          <ErrorBanner
+            className="page-banner"
+            title="The conversations could not be updated"
+            error={conversations.error}
+            onDismiss={conversations.dismissError}
           />
-          <button
-            type="button"
-            className="button"
-            onClick={() => {
-              check(provider);
-            }}
-            disabled={running}
-          >
-            {running ? <span className="spinner" aria-hidden="true" /> : <RefreshIcon />}
-            {running ? "Checking…" : "Check again"}
-          </button>
-        </div>
-      </header>
-      <main className="content" aria-busy={running}>
-        <DoctorScreen report={report} error={doctor.error} running={running} />
-      </main>
-      <p className="visually-hidden" role="status" aria-live="polite">
-        {announcement(doctor)}
-      </p>
+        )}
+        <main ref={main} className={`content content-${view}`} tabIndex={-1}>
+          {view === "chat" && (
+            <ChatView
+              chat={chat}
+              documentsDefault={settings.saved?.documents.enabled ?? false}
+              onOpenSource={setPreview}
+              onOpenSettings={() => {
+                setView("settings");
+              }}
+            />
+          )}
+          {view === "documents" && (
+            <DocumentsPanel documents={documents} search={search} onOpenResult={setPreview} />
+          )}
+          {view === "settings" && (
+            <SettingsPanel
+              store={{ ...settings, save: saveSettings }}
+              models={models}
+              devices={provider.devices}
+              onThemePreview={setThemePreview}
+            />
+          )}
+          {view === "system" && <SystemPanel />}
+        </main>
+      </div>
+      {preview !== null && (
+        <PreviewDialog
+          target={preview}
+          onClose={() => {
+            setPreview(null);
+          }}
+        />
+      )}
     </div>
   );
 }
 
-/** What the live region says once a check ends, so screen-reader users hear the result. */
-function announcement({ report, error, running, provider }: DoctorState): string {
-  if (running) {
-    return `Checking with ${describeChoice(provider)}…`;
+function titleOf(view: View, conversation: string | null): string {
+  switch (view) {
+    case "chat":
+      return conversation ?? "New conversation";
+    case "documents":
+      return "Documents";
+    case "settings":
+      return "Settings";
+    case "system":
+      return "System";
   }
-  if (error !== null) {
-    return `The check could not run: ${error.message}`;
-  }
-  if (report === null) {
-    return "";
-  }
-  if (report.runtime.status === "failed") {
-    return "Check finished: ONNX Runtime is not loaded.";
-  }
-  if (report.provider === null) {
-    return "Check finished: providers were not checked.";
-  }
-  const { active } = report.provider;
-  return active === null
-    ? "Check finished: no provider can run models."
-    : `Check finished: models run on the ${kindLabel(active.deviceKind)} with ${active.ep}.`;
 }

@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 
 import type { DeviceKind } from "../ipc";
 
-function Icon({ children, className }: { children: ReactNode; className?: string | undefined }) {
+export function Icon({ children, className }: { children: ReactNode; className?: string | undefined }) {
   return (
     <svg
       className={className === undefined ? "icon" : `icon ${className}`}

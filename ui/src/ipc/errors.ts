@@ -48,3 +48,8 @@ function isIpcError(value: unknown): value is IpcError {
   const candidate = value as Record<string, unknown>;
   return typeof candidate.code === "string" && typeof candidate.message === "string";
 }
+
+/** `cancelled` means the user stopped it: not an error to show (src-tauri/IPC.md). */
+export function isCancelled(error: { code: string } | null | undefined): boolean {
+  return error?.code === "cancelled";
+}

@@ -1,5 +1,35 @@
 // The only door between the UI and the Rust shell: components import from here, never from
-// `@tauri-apps/api` (ESLint and src/ipc/boundary.test.ts enforce it).
+// `@tauri-apps/*` (ESLint and src/ipc/boundary.test.ts enforce it). One module per domain of
+// src-tauri/IPC.md; every wrapper rejects with a `CommandError`.
 export { runDoctor, PROVIDER_POLICIES, type ProviderPolicy } from "./doctor";
-export { CommandError, toCommandError } from "./errors";
+export { CommandError, isCancelled, toCommandError } from "./errors";
+export { appStatus } from "./app";
+export { getSettings, saveSettings } from "./settings";
+export { cancelModelImport, importModel, listModels } from "./models";
+export {
+  conversationMessages,
+  createConversation,
+  deleteConversation,
+  listConversations,
+  renameConversation,
+} from "./conversations";
+export { cancelChat, sendChat } from "./chat";
+export {
+  addDocuments,
+  cancelIndexing,
+  documentsStatus,
+  previewDocument,
+  removeDocuments,
+  searchDocuments,
+} from "./documents";
+export {
+  EVENTS,
+  onIndexError,
+  onIndexProgress,
+  onModelError,
+  onModelLoading,
+  onProviderChanged,
+  type Unsubscribe,
+} from "./events";
+export { pickFile, pickFolder } from "./dialog";
 export type * from "./types";

@@ -7,3 +7,11 @@ import { afterEach } from "vitest";
 afterEach(() => {
   cleanup();
 });
+
+// jsdom does no layout, so it has no scrolling API; the preview scrolls its passage into view.
+// (Files that run in the node environment, like boundary.test.ts, have no DOM at all.)
+if ("Element" in globalThis) {
+  Element.prototype.scrollIntoView = function scrollIntoView() {
+    // Nothing to scroll in a DOM without layout.
+  };
+}

@@ -1,0 +1,107 @@
+import { render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+
+import { cpuFallbackProvider, gpuProvider, npuProvider, readyStatus } from "../test/fixtures";
+import { ProviderBadge } from "./ProviderBadge";
+import {
+  initialProviderState,
+  providerReducer,
+  type ProviderAction,
+  type ProviderState,
+} from "./providerState";
+
+function stateAfter(...actions: ProviderAction[]): ProviderState {
+  return actions.reduce(providerReducer, initialProviderState);
+}
+
+function withChat(provider: typeof npuProvider): ProviderState {
+  return stateAfter({
+    type: "status",
+    status: { ...readyStatus, chat: { state: "ready", model: "smollm2", provider, error: null } },
+  });
+}
+
+describe("ProviderBadge", () => {
+  it.each([
+    [npuProvider, "NPU", "OpenVINO · 97%"],
+    [gpuProvider, "GPU", "Dml · >99%"],
+    [cpuFallbackProvider, "CPU", "100% of nodes"],
+  ])("shows the kind, the EP and the share of nodes (%#)", (provider, kind, detail) => {
+    render(<ProviderBadge status={withChat(provider)} />);
+    const badge = screen.getByTestId("provider-badge");
+    expect(badge).toHaveTextContent(kind);
+    expect(badge).toHaveTextContent(detail);
+    expect(badge).toHaveClass(`provider-badge-${provider.deviceKind}`);
+  });
+
+  it("opens the devices tried and why each fell back on click, and closes on Esc", async () => {
+    const user = userEvent.setup();
+    render(<ProviderBadge status={withChat(cpuFallbackProvider)} />);
+    expect(screen.queryByTestId("provider-details")).not.toBeInTheDocument();
+    await user.click(screen.getByTestId("provider-badge"));
+    const details = screen.getByTestId("provider-details");
+    const tried = within(details).getByRole("list", { name: "Devices tried" });
+    expect(tried).toHaveTextContent("no NPU found on this machine");
+    expect(tried).toHaveTextContent("CUDAExecutionProvider");
+    expect(tried).toHaveTextContent("NVIDIA RTX 4070");
+    expect(tried).toHaveTextContent("CUDA driver 535 is older than 550");
+    expect(details).toHaveTextContent("120 of 120 nodes");
+    expect(screen.getByTestId("provider-badge")).toHaveAttribute("aria-expanded", "true");
+
+    await user.keyboard("{Escape}");
+    expect(screen.queryByTestId("provider-details")).not.toBeInTheDocument();
+    expect(screen.getByTestId("provider-badge")).toHaveFocus();
+  });
+
+  it("shows details on hover", async () => {
+    const user = userEvent.setup();
+    render(<ProviderBadge status={withChat(npuProvider)} />);
+    await user.hover(screen.getByTestId("provider-badge"));
+    expect(screen.getByTestId("provider-details")).toHaveTextContent("Intel(R) AI Boost");
+    await user.unhover(screen.getByTestId("provider-badge"));
+    expect(screen.queryByTestId("provider-details")).not.toBeInTheDocument();
+  });
+
+  it("shows loading while a model loads, and the message when it failed", async () => {
+    const user = userEvent.setup();
+    const loading = stateAfter(
+      { type: "status", status: readyStatus },
+      { type: "loading", event: { model: "chat", name: "qwen2.5-0.5b" } },
+    );
+    const { rerender } = render(<ProviderBadge status={loading} />);
+    expect(screen.getByTestId("provider-badge")).toHaveTextContent("Loading");
+    expect(screen.getByTestId("provider-badge")).toHaveAttribute("data-state", "loading");
+
+    const failed = providerReducer(loading, {
+      type: "failed",
+      event: {
+        model: "chat",
+        code: "model_load_failed",
+        message: "/models/qwen: no tokenizer.json",
+      },
+    });
+    rerender(<ProviderBadge status={failed} />);
+    const badge = screen.getByTestId("provider-badge");
+    expect(badge).toHaveTextContent("Failed");
+    expect(badge).toHaveAccessibleName(/no tokenizer\.json/);
+    await user.click(badge);
+    expect(screen.getByTestId("provider-details")).toHaveTextContent(
+      "/models/qwen: no tokenizer.json",
+    );
+  });
+
+  it("follows a fallback reported mid-reply", () => {
+    const switched = providerReducer(withChat(npuProvider), {
+      type: "switchedMidReply",
+      change: {
+        from: "OpenVINOExecutionProvider on Intel(R) AI Boost [NPU]: 97/100 nodes (97%)",
+        to: "CPUExecutionProvider on Intel Xeon [CPU]: 120/120 nodes (100%)",
+        reason: "NPU device lost",
+      },
+    });
+    render(<ProviderBadge status={switched} />);
+    const badge = screen.getByTestId("provider-badge");
+    expect(badge).toHaveTextContent("CPU");
+    expect(badge).toHaveAccessibleName(/fell back to CPUExecutionProvider: NPU device lost/);
+  });
+});
