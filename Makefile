@@ -6,7 +6,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= always
 
-.PHONY: run test setup ui check test-ui test-rust
+.PHONY: run test setup ui check test-ui test-rust e2e
 
 setup:
 	bash scripts/setup.sh
@@ -18,8 +18,9 @@ run: ui
 	$(CARGO) run -p onyx-app
 
 # The UI is built first: the app crate embeds ui/dist at compile time. Then static checks
-# (they fail fast), the UI's tests, and the Rust suite last so that its summary closes the output.
-test: ui check test-ui test-rust
+# (they fail fast), the UI's tests, the Rust suite, and the end-to-end tests last: they need the
+# app binary, and their summary closes the output.
+test: ui check test-ui test-rust e2e
 
 check:
 	$(CARGO) fmt --all --check
@@ -33,3 +34,13 @@ test-ui:
 test-rust:
 	$(CARGO) test --workspace --doc --locked
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
+
+# The real app (target/debug/onyx-app embedding ui/dist, as `make run` runs it) driven through
+# tauri-driver and WebKitWebDriver under Xvfb, each test in a temporary XDG_DATA_HOME. Screenshots
+# and logs go to test-output/e2e/. `node tests/e2e/run.mjs import` runs the specs whose file names
+# contain "import". The binary is built with the test targets selected, so its dependencies are
+# the ones nextest built (`-p onyx-app` alone resolves some features differently and would build
+# the Tauri stack a second time).
+e2e: ui
+	$(CARGO) build --workspace --bins --tests --locked
+	node tests/e2e/run.mjs

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One setup for a fresh Debian/Ubuntu machine: system packages, the ONNX Runtime libraries, and
-# the UI's npm packages. Idempotent: a second run only checks and returns in seconds.
+# One setup for a fresh Debian/Ubuntu machine: system packages, the ONNX Runtime libraries, the
+# default models, the UI's npm packages and the end-to-end test drivers. Idempotent: a second run
+# only checks and returns in seconds.
 #
 #   scripts/setup.sh              everything
 #   scripts/setup.sh --no-system  skip apt (no root, or packages managed elsewhere)
@@ -110,6 +111,27 @@ if [ -f ui/package-lock.json ]; then
     (cd ui && npm ci --no-audit --no-fund)
     echo "$lock_hash" > ui/node_modules/.onyx-lock
   fi
+fi
+
+# --- 7. End-to-end test drivers ------------------------------------------------------------------
+# tauri-driver (the WebDriver server for Tauri apps) starts WebKitWebDriver (webkit2gtk-driver,
+# above), which starts the app. Pinned: `make e2e` is written against this version.
+tauri_driver_version=2.1.0
+if ! cargo install --list 2>/dev/null | grep -qx "tauri-driver v$tauri_driver_version:"; then
+  step "tauri-driver $tauri_driver_version"
+  cargo install tauri-driver --version "$tauri_driver_version" --locked
+fi
+
+# --- 8. End-to-end test packages -----------------------------------------------------------------
+# webdriverio for tests/e2e. --ignore-scripts: the only install scripts in its tree download
+# browser drivers (geckodriver, edgedriver) the tests never use, from hosts outside the registry.
+step "end-to-end test packages"
+lock_hash=$(sha256sum tests/e2e/package-lock.json | cut -d' ' -f1)
+if [ -f tests/e2e/node_modules/.onyx-lock ] && [ "$(cat tests/e2e/node_modules/.onyx-lock)" = "$lock_hash" ]; then
+  echo "up to date"
+else
+  (cd tests/e2e && npm ci --no-audit --no-fund --ignore-scripts)
+  echo "$lock_hash" > tests/e2e/node_modules/.onyx-lock
 fi
 
 step "setup done"
