@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use onyx_convert::bert::{self, Precision, Target};
-use onyx_convert::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
+use onyx_convert::onnx::{self, AttributeValue, DataType, Dim, Model, Tensor};
 use onyx_convert::safetensors::{F32Tensor, write_f32};
 use sha2::{Digest, Sha256};
 
@@ -175,7 +175,9 @@ fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     let expected = [
+        "model.cpu.data",
         "model.cpu.onnx",
+        "model.npu.data",
         "model.npu.onnx",
         "onyx-model.json",
         "special_tokens_map.json",
@@ -209,6 +211,8 @@ fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
     assert_eq!(variants[0]["file"], "model.cpu.onnx");
     assert_eq!(variants[0]["precision"], "fp32");
     assert_eq!(variants[0]["shapes"], serde_json::json!({"dynamic": true}));
+    assert_eq!(variants[0]["dataFile"], "model.cpu.data");
+    assert_eq!(variants[1]["dataFile"], "model.npu.data");
     assert_eq!(variants[1]["target"], "npu");
     assert_eq!(variants[1]["file"], "model.npu.onnx");
     assert_eq!(variants[1]["shapes"], serde_json::json!({"static": {"batch": 1, "sequence": 256}}));
@@ -221,11 +225,17 @@ fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
         serde_json::from_slice(&std::fs::read(out.join("onyx-model.json")).expect("manifest")).expect("typed");
     assert_eq!(typed, summary.manifest);
 
-    // The graph files are exactly the models `build_model` describes (the build is deterministic).
+    // The graph and data files are exactly the model `build_model` describes (the build is
+    // deterministic), with every initializer of 1 KiB or more moved to the data file.
     for target in [Target::Cpu, Target::Npu] {
-        let model = bert::build_model(&src, target, Precision::Fp32).expect("build");
+        let mut model = bert::build_model(&src, target, Precision::Fp32).expect("build");
+        let data = onnx::externalize(&mut [&mut model], &format!("model.{target}.data"), 1024);
         let written = std::fs::read(out.join(format!("model.{target}.onnx"))).expect("onnx");
         assert!(written == model.encode(), "model.{target}.onnx differs from build_model's model");
+        let written = std::fs::read(out.join(format!("model.{target}.data"))).expect("data");
+        assert!(written == data, "model.{target}.data differs from build_model's weights");
+        let table = initializer(&model, "embeddings.word_embeddings.weight");
+        assert!(table.raw.is_empty() && table.external.is_some(), "the word table is in the data file");
     }
 
     // Tokenizer files: config copied as is, tokenizer.json set to truncate at the context
@@ -327,34 +337,64 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
     let table = initializer(&fp32, "embeddings.word_embeddings.weight");
     assert_eq!(f32s(table), source_of("embeddings.word_embeddings.weight"));
 
-    let int8 = bert::build_model(&src, Target::Cpu, Precision::Int8).expect("int8");
-    let dequantize: Vec<_> = int8.graph.nodes.iter().filter(|n| n.op_type == "DequantizeLinear").collect();
+    // npu: weight-only int8, dequantized in the graph.
+    let npu = bert::build_model(&src, Target::Npu, Precision::Int8).expect("int8 npu");
+    let dequantize: Vec<_> = npu.graph.nodes.iter().filter(|n| n.op_type == "DequantizeLinear").collect();
     assert_eq!(dequantize.len(), 6 * LAYERS, "q, k, v, attention output, intermediate, output per layer");
     for node in &dequantize {
         assert_eq!(node.attributes, vec![("axis".to_owned(), AttributeValue::Int(1))], "{}", node.name);
-        let quantized = initializer(&int8, &node.inputs[0]);
+        let quantized = initializer(&npu, &node.inputs[0]);
         assert_eq!(quantized.data_type, DataType::Int8);
         let out_features = quantized.dims[1];
-        assert_eq!(initializer(&int8, &node.inputs[1]).dims, [out_features]);
-        let zero_point = initializer(&int8, &node.inputs[2]);
+        assert_eq!(initializer(&npu, &node.inputs[1]).dims, [out_features]);
+        let zero_point = initializer(&npu, &node.inputs[2]);
         assert_eq!((zero_point.data_type, zero_point.dims.as_slice()), (DataType::Int8, &[out_features][..]));
         assert!(zero_point.raw.iter().all(|&z| z == 0), "symmetric quantization");
     }
-    assert!(int8.graph.initializers.iter().all(|t| t.name != name), "the fp32 copy is not kept");
+    assert!(npu.graph.initializers.iter().all(|t| t.name != name), "the fp32 copy is not kept");
 
     // Dequantized weights are within half a step of the originals, per output channel.
-    let quantized = initializer(&int8, &format!("{name}_quantized"));
-    let scales = f32s(initializer(&int8, &format!("{name}_scale")));
+    let quantized = initializer(&npu, &format!("{name}_quantized"));
+    let scales = f32s(initializer(&npu, &format!("{name}_scale")));
     assert_eq!(scales.len(), INTERMEDIATE);
     for (i, (&q, &w)) in quantized.raw.iter().zip(&expected).enumerate() {
         let scale = scales[i % INTERMEDIATE];
         let restored = f32::from(q as i8) * scale;
         assert!((restored - w).abs() <= scale * 0.5 + 1e-6, "element {i}: {restored} vs {w}");
     }
-    let int8_bytes = int8.encode().len();
-    let fp32_bytes = fp32.encode().len();
+    let int8_bytes = npu.encode().len();
+    let fp32_bytes = bert::build_model(&src, Target::Npu, Precision::Fp32).expect("fp32 npu").encode().len();
     println!("tiny model: fp32 {fp32_bytes} bytes, int8 {int8_bytes} bytes");
     assert!(int8_bytes < fp32_bytes);
+
+    // cpu: int8 × int8 products on activations quantized at run time, in the pattern ORT fuses
+    // into MatMulIntegerToFloat: MatMulInteger(x_q, w_q, x_zero, w_zero) → Cast → Mul(x_scale ·
+    // w_scale) → Add(bias).
+    let cpu = bert::build_model(&src, Target::Cpu, Precision::Int8).expect("int8 cpu");
+    let producer = |output: &str| cpu.graph.nodes.iter().find(|n| n.outputs.iter().any(|o| o == output));
+    let consumers = |output: &str| -> Vec<&str> {
+        cpu.graph.nodes.iter().filter(|n| n.inputs.iter().any(|i| i == output)).map(|n| n.op_type.as_str()).collect()
+    };
+    let products: Vec<_> = cpu.graph.nodes.iter().filter(|n| n.op_type == "MatMulInteger").collect();
+    assert_eq!(products.len(), 6 * LAYERS, "the six matrices of every layer");
+    for node in &products {
+        let quantize = producer(&node.inputs[0]).expect("quantized input");
+        assert_eq!(quantize.op_type, "DynamicQuantizeLinear", "{}", node.name);
+        assert_eq!(node.inputs[2], quantize.outputs[2], "{}: the activation zero point", node.name);
+        let weight = initializer(&cpu, &node.inputs[1]);
+        assert_eq!(weight.data_type, DataType::Int8, "{}: s8 weights (MLAS's fast u8×s8 kernels)", node.name);
+        assert!(weight.raw.iter().all(|&q| (q as i8).unsigned_abs() <= 63), "{}: 7-bit weights", node.name);
+        let zero = initializer(&cpu, &node.inputs[3]);
+        assert_eq!((zero.data_type, zero.dims.len(), zero.raw.as_slice()), (DataType::Int8, 0, &[0u8][..]));
+        assert_eq!(consumers(&node.outputs[0]), ["Cast"], "{}", node.name);
+    }
+    let quantizers = cpu.graph.nodes.iter().filter(|n| n.op_type == "DynamicQuantizeLinear").count();
+    assert_eq!(quantizers, 4 * LAYERS, "one per distinct input: Q/K/V share theirs");
+    // The FFN's widest channels (1/16 of them here) run in fp32 beside the int8 products.
+    let up = cpu.graph.nodes.iter().find(|n| n.name.starts_with("encoder.layer.1.intermediate.outliers.matmul"));
+    let up = initializer(&cpu, &up.expect("fp32 outlier product").inputs[1]);
+    assert_eq!(up.dims, [HIDDEN as i64, (INTERMEDIATE / 16) as i64]);
+    assert!(cpu.graph.initializers.iter().all(|t| t.name != name), "the fp32 copy is not kept");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use onyx_convert::llama::{MASKED, names, npu_names};
+use onyx_runtime::ort::memory::Allocator;
 use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue};
 use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};
 use onyx_runtime::{ActiveProvider, ModelSource, ProviderChoice, Runtime, SessionRequest};
@@ -123,18 +124,78 @@ pub(crate) struct DynamicDecoder {
     layout: DynamicLayout,
     /// `past_key_values` for the next step: [k0, v0, k1, v1, ...]; empty before the first step.
     cache: Vec<DynValue>,
-    /// For graphs built on GroupQueryAttention: one preallocated buffer per cache tensor, bound
-    /// as both `past` input and `present` output, which GQA then updates in place. No cache copy
-    /// and no allocation per step.
+    /// For graphs built on GroupQueryAttention: one buffer per cache tensor, bound as both
+    /// `past` input and `present` output, which GQA then updates in place. No cache copy and no
+    /// allocation per step; the buffers grow (see [`SharedCache::reserve`]) as the conversation
+    /// does.
     shared: Option<SharedCache>,
     len: usize,
     capacity: usize,
 }
 
+/// Cache positions the in-place buffers grow by at least (and are rounded up to).
+const CACHE_STEP: usize = 256;
+
+/// The in-place cache of a GroupQueryAttention graph: `[k0, v0, k1, v1, ...]`, each
+/// `[1, kv_heads, slots, head_dim]`, bound to the session as `past_key_values.*` and `present.*`.
 struct SharedCache {
     binding: IoBinding,
-    /// Kept alive for the binding: the cache buffers and the logits buffer.
-    _buffers: Vec<Tensor<f32>>,
+    buffers: Vec<Tensor<f32>>,
+    /// Positions each buffer holds. GQA reads it from the buffer's shape as the longest sequence
+    /// it may write, so a buffer can be smaller than the context as long as it is regrown first.
+    slots: usize,
+}
+
+impl SharedCache {
+    fn new(session: &Session) -> Result<Self, onyx_runtime::ort::Error> {
+        Ok(Self { binding: session.create_binding()?, buffers: Vec::new(), slots: 0 })
+    }
+
+    /// Makes every buffer hold at least `needed` positions (at most `capacity`), keeping the
+    /// first `len`. A full-context cache is 94 MB for the default model while most conversations
+    /// use a fraction of it, so buffers start at the first prompt's size and at least double
+    /// when they grow: one copy of the cache per growth, never one per step.
+    fn reserve(
+        &mut self,
+        allocator: &Allocator,
+        layout: &DynamicLayout,
+        needed: usize,
+        len: usize,
+        capacity: usize,
+    ) -> Result<(), onyx_runtime::ort::Error> {
+        if needed <= self.slots {
+            return Ok(());
+        }
+        let slots = needed.next_multiple_of(CACHE_STEP).max(self.slots * 2).min(capacity).max(needed);
+        let (heads, head_dim) = (layout.kv_heads, layout.head_dim);
+        for index in 0..layout.layers * 2 {
+            // ORT's default CPU allocator, not the session arena: a buffer given up when the cache
+            // grows goes back to the system. Rows past `len` are never read, so need no clearing.
+            let mut buffer = Tensor::<f32>::new(allocator, [1, heads, slots, head_dim])?;
+            if let Some(old) = self.buffers.get(index) {
+                let (_, from) = old.extract_tensor();
+                let (_, to) = buffer.extract_tensor_mut();
+                // Each head's rows are contiguous: copy the first `len` of them per head.
+                for head in 0..heads {
+                    let kept = len * head_dim;
+                    let (src, dst) = (head * self.slots * head_dim, head * slots * head_dim);
+                    if let (Some(from), Some(to)) = (from.get(src..src + kept), to.get_mut(dst..dst + kept)) {
+                        to.copy_from_slice(from);
+                    }
+                }
+            }
+            let (layer, kind) = (index / 2, if index % 2 == 0 { "key" } else { "value" });
+            // Rebinding a name replaces (and releases) the buffer bound before.
+            self.binding.bind_input(names::past(layer, kind), &buffer)?;
+            self.binding.bind_output(names::present(layer, kind), &mut buffer)?;
+            match self.buffers.get_mut(index) {
+                Some(slot) => *slot = buffer,
+                None => self.buffers.push(buffer),
+            }
+        }
+        self.slots = slots;
+        Ok(())
+    }
 }
 
 impl DynamicDecoder {
@@ -162,25 +223,10 @@ impl DynamicDecoder {
             capacity,
         };
         if share_buffer {
-            decoder.shared = Some(decoder.bind_shared_cache().map_err(|e| inference_error(&decoder.provider, e))?);
+            decoder.shared =
+                Some(SharedCache::new(&decoder.session).map_err(|e| inference_error(&decoder.provider, e))?);
         }
         Ok(decoder)
-    }
-
-    fn bind_shared_cache(&self) -> Result<SharedCache, onyx_runtime::ort::Error> {
-        let mut binding = self.session.create_binding()?;
-        let allocator = self.session.allocator();
-        let mut buffers = Vec::with_capacity(self.layout.layers * 2 + 1);
-        for layer in 0..self.layout.layers {
-            for kind in ["key", "value"] {
-                let shape = [1, self.layout.kv_heads, self.capacity, self.layout.head_dim];
-                let mut buffer = Tensor::<f32>::new(allocator, shape)?;
-                binding.bind_input(names::past(layer, kind), &buffer)?;
-                binding.bind_output(names::present(layer, kind), &mut buffer)?;
-                buffers.push(buffer);
-            }
-        }
-        Ok(SharedCache { binding, _buffers: buffers })
     }
 
     fn feed_shared(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
@@ -194,6 +240,7 @@ impl DynamicDecoder {
         let provider = self.provider.clone();
         let err = |e: onyx_runtime::ort::Error| inference_error(&provider, e);
         let Some(shared) = self.shared.as_mut() else { return Err(inference_error(&provider, "no shared cache")) };
+        shared.reserve(self.session.allocator(), &self.layout, total, self.len, self.capacity).map_err(err)?;
         let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
         shared
             .binding
@@ -441,5 +488,59 @@ impl Decoder for StaticDecoder {
 
     fn provider(&self) -> &ActiveProvider {
         &self.provider
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
+    use onyx_convert::llama::CpuOptions;
+    use onyx_convert::tiny;
+    use onyx_runtime::RuntimeConfig;
+
+    use super::*;
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    /// A conversation that outgrows the in-place cache twice (256 → 512 → 1024 positions) must
+    /// carry on exactly as one fed in a single step: growth keeps every cached row in place.
+    #[test]
+    fn the_in_place_cache_grows_without_changing_the_logits() {
+        let runtime = Runtime::init(&RuntimeConfig::default())
+            .unwrap_or_else(|e| panic!("ONNX Runtime must be installed by scripts/setup.sh: {e}"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = tiny::tiny_config(false);
+        config.context_length = 1024;
+        let weights = tiny::tiny_weights(&config, 7);
+        let gguf = dir.path().join("tiny.gguf");
+        tiny::write_gguf(&config, &weights, &gguf, "llama").expect("write gguf");
+        let package = dir.path().join("tiny");
+        let options = ChatOptions { cpu: Some(CpuOptions::exact()), npu: None };
+        convert_gguf_chat(&gguf, &package, &options, &mut |_| {}).expect("convert");
+        let model = package.join("model.cpu.onnx");
+        let load = || DynamicDecoder::load(runtime, &model, &ProviderChoice::Cpu, false, 1024, true).expect("load");
+        let slots = |decoder: &DynamicDecoder| decoder.shared.as_ref().map(|s| s.slots);
+        let tokens: Vec<u32> = (0..600).map(|i| (i * 7 % 90 + 3) as u32).collect();
+        let cancel = CancelToken::new().expect("cancel token");
+
+        let mut grown = load();
+        grown.feed(&tokens[..200], &cancel).expect("prompt");
+        assert_eq!(slots(&grown), Some(256), "the first prompt, rounded up");
+        for t in 200..300 {
+            grown.feed(&tokens[t..t + 1], &cancel).expect("step");
+        }
+        assert_eq!(slots(&grown), Some(512), "doubled once past 256");
+        let stepped = grown.feed(&tokens[300..], &cancel).expect("second prompt");
+        assert_eq!(slots(&grown), Some(1024), "doubled again, to the capacity");
+
+        let mut whole = load();
+        let at_once = whole.feed(&tokens, &cancel).expect("all at once");
+        assert_eq!(slots(&whole), Some(768));
+        let diff = max_abs_diff(&stepped, &at_once);
+        println!("logits after growing twice vs fed at once: max |diff| {diff:.2e}");
+        assert!(diff < 1e-4, "growing the cache changed the logits by {diff}");
     }
 }

@@ -2,26 +2,58 @@
 //! `scripts/setup.sh`, through the public API only.
 //!
 //! The reference is `shared/reference/golden.json`, computed by sentence-transformers. Every text
-//! must embed to a cosine of at least 0.9999 with its reference: in one padded batch and one by one
-//! on the dynamic cpu graph, and on the static npu graph (run on the CPU EP here). The pairwise
-//! cosine matrix must match the reference's within 1e-4. Run with `--nocapture` to see the
-//! measured values.
+//! must embed to within the documented cosine of its reference ([`Accuracy`], by the package's
+//! weight precision: 0.9999 for fp32, 0.99 for int8): in one padded batch and one by one on the
+//! dynamic cpu graph, and on the static npu graph (run on the CPU EP here). The pairwise cosine
+//! matrix must match the reference's within the documented tolerance too. Run with `--nocapture`
+//! to see the measured values.
 //!
 //! Missing setup is a failure, never a skip: a green run must mean the model really ran.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onyx_convert::bert::{EmbeddingManifest, Precision, Target};
 use onyx_engine::embed::{EmbeddingModel, TextKind, Variant, cosine};
 use onyx_engine::{CancelToken, EngineError};
 use onyx_runtime::{ProviderChoice, Runtime, RuntimeConfig};
 
 const CPU_EP: &str = "CPUExecutionProvider";
-/// The documented accuracy of the fp32 package against sentence-transformers.
-const MIN_COSINE: f32 = 0.9999;
-/// golden.json rounds its cosine matrix to 5 decimals; 1e-4 leaves room for that and for fp32.
-const MATRIX_TOLERANCE: f32 = 1e-4;
 const DIM: usize = 384;
+
+/// What a graph is documented to achieve against sentence-transformers.
+#[derive(Clone, Copy, Debug)]
+struct Accuracy {
+    /// Smallest cosine of any text to its reference.
+    min_cosine: f32,
+    /// Largest difference between the pairwise cosine matrix and golden.json's.
+    matrix: f32,
+    /// Smallest cosine between two vectors of the same text embedded in different batches.
+    rebatched: f32,
+}
+
+/// fp32 graphs. golden.json rounds its cosine matrix to 5 decimals; 1e-4 leaves room for that.
+const FP32: Accuracy = Accuracy { min_cosine: 0.9999, matrix: 1e-4, rebatched: 0.99999 };
+/// int8 graphs, held to the 0.99 cosine the embedding issue allows (0.9940 measured for the cpu
+/// graph on all-MiniLM-L6-v2). The cpu graph quantizes activations with one scale per run, so a
+/// vector also depends on the texts batched with it: two batchings of the same text must agree as
+/// closely as each must agree with its reference (0.9962 measured). Pairwise cosines moved by up
+/// to 0.019; 0.03 catches a regression without failing on the noise of a rebuilt package.
+const INT8: Accuracy = Accuracy { min_cosine: 0.99, matrix: 0.03, rebatched: 0.99 };
+
+/// The documented accuracy of `variant` in the package at `dir`, by its weight precision.
+fn accuracy(dir: &Path, variant: Variant) -> Accuracy {
+    let text = std::fs::read_to_string(dir.join("onyx-model.json")).expect("manifest");
+    let manifest: EmbeddingManifest = serde_json::from_str(&text).expect("embedding manifest");
+    let target = match variant {
+        Variant::Cpu => Target::Cpu,
+        Variant::Npu => Target::Npu,
+    };
+    let entry = manifest.variants.iter().find(|v| v.target == target).expect("variant in the manifest");
+    let accuracy = if entry.precision == Precision::Fp32 { FP32 } else { INT8 };
+    println!("{} variant, {}: {accuracy:?}", target.as_str(), entry.precision);
+    accuracy
+}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -150,6 +182,7 @@ fn cpu_graph_matches_sentence_transformers_batched_and_one_by_one() {
     let mut model = load(&package(), None);
     assert_eq!(model.variant(), Variant::Cpu, "the cpu EP must get the dynamic graph");
     assert_eq!(model.max_tokens(), 256);
+    let accuracy = accuracy(&package(), Variant::Cpu);
     let texts = golden.texts();
     let all = identity(texts.len());
 
@@ -163,9 +196,9 @@ fn cpu_graph_matches_sentence_transformers_batched_and_one_by_one() {
     let worst_single = worst_cosine("cpu, one by one", &golden, &all, &singles);
     let matrix = matrix_error("cpu, one batch of 12", &golden, &batched);
 
-    assert!(worst_batched >= MIN_COSINE, "batched minimum cosine {worst_batched}");
-    assert!(worst_single >= MIN_COSINE, "one-by-one minimum cosine {worst_single}");
-    assert!(matrix <= MATRIX_TOLERANCE, "cosine matrix off by {matrix}");
+    assert!(worst_batched >= accuracy.min_cosine, "batched minimum cosine {worst_batched}");
+    assert!(worst_single >= accuracy.min_cosine, "one-by-one minimum cosine {worst_single}");
+    assert!(matrix <= accuracy.matrix, "cosine matrix off by {matrix}");
 }
 
 #[test]
@@ -173,38 +206,42 @@ fn static_npu_graph_matches_sentence_transformers() {
     let golden = golden();
     let mut model = load(&package(), Some(Variant::Npu));
     assert_eq!(model.variant(), Variant::Npu);
+    let accuracy = accuracy(&package(), Variant::Npu);
     assert_eq!(model.max_tokens(), 256, "the static sequence length bounds the input");
     let texts = golden.texts();
     // The batch size is ignored: the graph takes one text padded to 256 tokens.
     let vectors = model.embed(&texts, TextKind::Document, 32, &token()).expect("embed on the npu graph");
     let worst = worst_cosine("npu graph (static 1x256) on the CPU EP", &golden, &identity(texts.len()), &vectors);
     let matrix = matrix_error("npu graph", &golden, &vectors);
-    assert!(worst >= MIN_COSINE, "npu graph minimum cosine {worst}");
-    assert!(matrix <= MATRIX_TOLERANCE, "cosine matrix off by {matrix}");
+    assert!(worst >= accuracy.min_cosine, "npu graph minimum cosine {worst}");
+    assert!(matrix <= accuracy.matrix, "cosine matrix off by {matrix}");
 }
 
 #[test]
 fn batching_sorts_by_length_but_returns_input_order() {
     let golden = golden();
     let mut model = load(&package(), None);
+    let accuracy = accuracy(&package(), Variant::Cpu);
     // An order that is sorted neither way by length, with a duplicate, in batches of 5 so the
     // sorted batches cut across the input.
     let order = vec![9, 0, 11, 10, 6, 3, 8, 1, 5, 2, 7, 4, 6];
     let texts: Vec<&str> = order.iter().map(|&i| golden.texts[i].as_str()).collect();
     let vectors = model.embed(&texts, TextKind::Document, 5, &token()).expect("embed");
     let worst = worst_cosine("cpu, shuffled in batches of 5", &golden, &order, &vectors);
-    assert!(worst >= MIN_COSINE, "a vector came back at the wrong position (minimum cosine {worst})");
-    // 0 asks for the default batch size and must give the same vectors.
+    assert!(worst >= accuracy.min_cosine, "a vector came back at the wrong position (minimum cosine {worst})");
+    // 0 asks for the default batch size and must give the same vectors (up to int8's
+    // dependence on batch mates).
     let default_batch = model.embed(&texts, TextKind::Document, 0, &token()).expect("embed");
-    for (a, b) in vectors.iter().zip(&default_batch) {
-        assert!(cosine(a, b) > 0.99999, "batch size changed a vector: {}", cosine(a, b));
-    }
+    let closest = vectors.iter().zip(&default_batch).map(|(a, b)| cosine(a, b)).fold(f32::INFINITY, f32::min);
+    println!("the same texts in batches of 5 and of the default size: minimum cosine {closest:.7}");
+    assert!(closest >= accuracy.rebatched, "batch size changed a vector: {closest}");
 }
 
 #[test]
 fn cancelling_stops_embedding_and_leaves_the_model_usable() {
     let golden = golden();
     let mut model = load(&package(), None);
+    let accuracy = accuracy(&package(), Variant::Cpu);
     let texts = golden.texts();
 
     let cancelled = token();
@@ -230,7 +267,7 @@ fn cancelling_stops_embedding_and_leaves_the_model_usable() {
 
     let vectors = model.embed(&texts, TextKind::Document, 12, &token()).expect("embed after cancelling");
     let worst = worst_cosine("cpu, after two cancellations", &golden, &identity(texts.len()), &vectors);
-    assert!(worst >= MIN_COSINE, "minimum cosine after cancelling {worst}");
+    assert!(worst >= accuracy.min_cosine, "minimum cosine after cancelling {worst}");
 }
 
 #[test]
@@ -294,6 +331,8 @@ fn a_sentence_transformers_onnx_export_is_pooled_in_rust() {
     // also has token_embeddings, which is what an export's graph ends with.
     let dir = scratch();
     link_or_copy(&package.join("model.cpu.onnx"), &dir.path().join("onnx/model.onnx"));
+    // The graph names its weight file; ORT looks for it beside the graph.
+    link_or_copy(&package.join("model.cpu.data"), &dir.path().join("onnx/model.cpu.data"));
     link_or_copy(&package.join("tokenizer.json"), &dir.path().join("tokenizer.json"));
     for file in ["modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "config.json"] {
         link_or_copy(&source.join(file), &dir.path().join(file));
@@ -304,7 +343,7 @@ fn a_sentence_transformers_onnx_export_is_pooled_in_rust() {
     let texts = golden.texts();
     let vectors = model.embed(&texts, TextKind::Document, 5, &token()).expect("embed");
     let worst = worst_cosine("sentence-transformers export, pooled in Rust", &golden, &identity(texts.len()), &vectors);
-    assert!(worst >= MIN_COSINE, "minimum cosine {worst}");
+    assert!(worst >= accuracy(&package, Variant::Cpu).min_cosine, "minimum cosine {worst}");
 
     let err = EmbeddingModel::load_variant(runtime(), dir.path(), &ProviderChoice::Cpu, false, Variant::Npu)
         .expect_err("an export has no npu graph");
@@ -315,7 +354,7 @@ fn a_sentence_transformers_onnx_export_is_pooled_in_rust() {
 fn query_prefixes_from_the_manifest_are_applied() {
     let package = package();
     let dir = scratch();
-    for file in ["tokenizer.json", "model.cpu.onnx"] {
+    for file in ["tokenizer.json", "model.cpu.onnx", "model.cpu.data"] {
         link_or_copy(&package.join(file), &dir.path().join(file));
     }
     let text = std::fs::read_to_string(package.join("onyx-model.json")).expect("manifest");
