@@ -300,7 +300,8 @@ impl DocumentsState {
             ))
         })?;
         let runs = lock(&self.inner.runs);
-        let indexing = runs.current.as_ref().map(|run| run.progress.clone().unwrap_or_else(|| starting(&run.source)));
+        let indexing =
+            runs.current.as_ref().map(|run| run.progress.clone().unwrap_or_else(|| Progress::starting(&run.source)));
         Ok(DocumentsStatus { counts, sources, skipped, indexing, error: runs.last_error.clone() })
     }
 
@@ -476,7 +477,7 @@ impl DocumentsState {
             // Cancelling mid-batch fails the embedding call; the run was stopped, not broken.
             Err(_) if cancel.is_cancelled() => {
                 let last = lock(&self.inner.runs).current.as_ref().and_then(|run| run.progress.clone());
-                let mut progress = last.unwrap_or_else(|| starting(source));
+                let mut progress = last.unwrap_or_else(|| Progress::starting(source));
                 (progress.phase, progress.current, progress.eta_seconds) = (Phase::Cancelled, None, None);
                 on_progress(&progress);
                 Ok(())
@@ -509,22 +510,6 @@ impl DocumentsState {
                 "Onyx cannot watch your document folders for changes ({error}); add a folder again to refresh it."
             )),
         }
-    }
-}
-
-/// The progress of a run that has not reported yet.
-fn starting(source: &Path) -> Progress {
-    Progress {
-        source: source.to_path_buf(),
-        phase: Phase::Scanning,
-        files_total: 0,
-        files_done: 0,
-        files_skipped: 0,
-        chunks_done: 0,
-        files_per_second: 0.0,
-        chunks_per_second: 0.0,
-        eta_seconds: None,
-        current: None,
     }
 }
 

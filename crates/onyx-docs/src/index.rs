@@ -118,6 +118,24 @@ pub struct Progress {
     pub current: Option<PathBuf>,
 }
 
+impl Progress {
+    /// The progress of a run that has not reported yet: scanning, nothing counted.
+    pub fn starting(source: &Path) -> Self {
+        Progress {
+            source: source.to_path_buf(),
+            phase: Phase::Scanning,
+            files_total: 0,
+            files_done: 0,
+            files_skipped: 0,
+            chunks_done: 0,
+            files_per_second: 0.0,
+            chunks_per_second: 0.0,
+            eta_seconds: None,
+            current: None,
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -252,18 +270,7 @@ impl<'a> Run<'a> {
             cancel,
             on_progress,
             report: IndexReport { source: root.to_path_buf(), ..IndexReport::default() },
-            progress: Progress {
-                source: root.to_path_buf(),
-                phase: Phase::Scanning,
-                files_total: 0,
-                files_done: 0,
-                files_skipped: 0,
-                chunks_done: 0,
-                files_per_second: 0.0,
-                chunks_per_second: 0.0,
-                eta_seconds: None,
-                current: None,
-            },
+            progress: Progress::starting(root),
             started: Instant::now(),
             last_progress: None,
         })
