@@ -59,6 +59,21 @@ pub struct DocumentsStatus {
     pub indexing: Option<Progress>,
     /// The last run's failure, until the next run the user starts.
     pub error: Option<ErrorBody>,
+    /// The `seq` of the last `index-progress` event sent before this status was read. A status
+    /// answer can reach the window after newer events; one with a lower `seq` than an event the
+    /// window has seen must not put its older `indexing` back on screen.
+    pub progress_seq: u64,
+}
+
+/// Payload of `index-progress`: the run's [`Progress`] with a sequence number.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexProgress {
+    /// Counts up by one per event, over the whole run of the app.
+    pub seq: u64,
+    /// Where the run is.
+    #[serde(flatten)]
+    pub progress: Progress,
 }
 
 /// The reply of `documents_preview`.
@@ -94,6 +109,8 @@ struct Runs {
     current: Option<CurrentRun>,
     queue: Vec<PathBuf>,
     last_error: Option<ErrorBody>,
+    /// The last `index-progress` sequence number given out.
+    progress_seq: u64,
 }
 
 /// The documents state. Cheap to clone.
@@ -302,7 +319,14 @@ impl DocumentsState {
         let runs = lock(&self.inner.runs);
         let indexing =
             runs.current.as_ref().map(|run| run.progress.clone().unwrap_or_else(|| Progress::starting(&run.source)));
-        Ok(DocumentsStatus { counts, sources, skipped, indexing, error: runs.last_error.clone() })
+        Ok(DocumentsStatus {
+            counts,
+            sources,
+            skipped,
+            indexing,
+            error: runs.last_error.clone(),
+            progress_seq: runs.progress_seq,
+        })
     }
 
     /// `documents_add`: checks the path, then indexes it on a worker.
@@ -467,10 +491,17 @@ impl DocumentsState {
         let max_file_mb = u64::from(self.inner.settings.current().documents.max_file_mb);
         let options = IndexOptions { walk: WalkOptions { max_file_bytes: max_file_mb * 1024 * 1024 } };
         let mut on_progress = |progress: &Progress| {
-            if let Some(run) = lock(&self.inner.runs).current.as_mut() {
-                run.progress = Some(progress.clone());
-            }
-            events::emit(&self.inner.app, events::INDEX_PROGRESS, progress.clone());
+            let seq = {
+                let mut runs = lock(&self.inner.runs);
+                if let Some(run) = runs.current.as_mut() {
+                    run.progress = Some(progress.clone());
+                }
+                runs.progress_seq += 1;
+                runs.progress_seq
+            };
+            // Sent after the lock is released; only this worker sends progress, so events still
+            // leave in `seq` order.
+            events::emit(&self.inner.app, events::INDEX_PROGRESS, IndexProgress { seq, progress: progress.clone() });
         };
         match index_path(&mut store, &mut embedder, source, &options, &|| cancel.is_cancelled(), &mut on_progress) {
             Ok(_) => Ok(()),

@@ -51,6 +51,8 @@ pub struct ProviderChanged {
     pub provider: ActiveProvider,
     /// Why it moved, when it was not a requested load (a fallback mid-reply).
     pub reason: Option<String>,
+    /// The model status's revision after the change (`ModelStatus::revision`).
+    pub revision: u64,
 }
 
 /// Payload of [`MODEL_LOADING`].
@@ -61,6 +63,8 @@ pub struct ModelLoading {
     pub model: ModelKind,
     /// Its name, as in the settings.
     pub name: String,
+    /// The model status's revision after the change (`ModelStatus::revision`).
+    pub revision: u64,
 }
 
 /// Payload of [`MODEL_ERROR`]: the model, then the error's `code` and `message`.
@@ -72,6 +76,8 @@ pub struct ModelError {
     /// What went wrong.
     #[serde(flatten)]
     pub error: ErrorBody,
+    /// The model status's revision after the change (`ModelStatus::revision`).
+    pub revision: u64,
 }
 
 /// Payload of [`INDEX_ERROR`]: the source, then the error's `code` and `message`.
@@ -101,15 +107,19 @@ mod tests {
 
     #[test]
     fn payloads_are_camel_case_with_flattened_errors() {
-        let loading = ModelLoading { model: ModelKind::Embedding, name: "all-minilm-l6-v2".into() };
-        assert_eq!(serde_json::to_value(loading).ok(), Some(json!({"model": "embedding", "name": "all-minilm-l6-v2"})));
+        let loading = ModelLoading { model: ModelKind::Embedding, name: "all-minilm-l6-v2".into(), revision: 3 };
+        assert_eq!(
+            serde_json::to_value(loading).ok(),
+            Some(json!({"model": "embedding", "name": "all-minilm-l6-v2", "revision": 3}))
+        );
         let error = ModelError {
             model: ModelKind::Chat,
             error: ErrorBody { code: "model_load_failed".into(), message: "model /m: is not a folder".into() },
+            revision: 4,
         };
         assert_eq!(
             serde_json::to_value(error).ok(),
-            Some(json!({"model": "chat", "code": "model_load_failed", "message": "model /m: is not a folder"}))
+            Some(json!({"model": "chat", "code": "model_load_failed", "message": "model /m: is not a folder", "revision": 4}))
         );
         let index = IndexError {
             source: PathBuf::from("/docs"),

@@ -63,6 +63,8 @@ beforeEach(() => {
     sources: [],
     skipped: [],
     indexing: null,
+    error: null,
+    progressSeq: 0,
   });
   vi.mocked(runDoctor).mockResolvedValue(loadedReport);
   vi.mocked(onProviderChanged).mockImplementation((handler) => {
@@ -125,11 +127,16 @@ describe("App", () => {
       expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
     });
     act(() => {
-      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b" });
+      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b", revision: 5 });
     });
     expect(screen.getByTestId("provider-badge")).toHaveTextContent("Loading");
     act(() => {
-      handlers.providerChanged?.({ model: "chat", provider: cpuFallbackProvider, reason: null });
+      handlers.providerChanged?.({
+        model: "chat",
+        provider: cpuFallbackProvider,
+        reason: null,
+        revision: 6,
+      });
     });
     expect(screen.getByTestId("provider-badge")).toHaveTextContent("CPU");
   });
@@ -141,9 +148,10 @@ describe("App", () => {
       expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
     });
     act(() => {
-      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b" });
+      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b", revision: 5 });
       handlers.modelError?.({
         model: "chat",
+        revision: 6,
         code: "model_load_failed",
         message: "/models/qwen2.5-0.5b: no model.onnx",
       });

@@ -12,6 +12,7 @@
 pub mod catalog;
 pub mod import;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use onyx_engine::Engine;
@@ -52,6 +53,10 @@ pub struct ModelStatus {
     pub provider: Option<ActiveProvider>,
     /// The last load's failure, also when an earlier model still answers.
     pub error: Option<ErrorBody>,
+    /// When this status was last changed, on a counter shared by every status change and model
+    /// event. `app_status` answers and events can reach the window in either order; the window
+    /// keeps whichever has the higher revision, so a late answer cannot undo a newer event.
+    pub revision: u64,
 }
 
 /// What the shell knows about one model slot.
@@ -65,7 +70,13 @@ struct Slot {
 impl Slot {
     fn new() -> Self {
         Slot {
-            status: ModelStatus { state: LoadState::None, model: String::new(), provider: None, error: None },
+            status: ModelStatus {
+                state: LoadState::None,
+                model: String::new(),
+                provider: None,
+                error: None,
+                revision: 0,
+            },
             loaded: None,
         }
     }
@@ -122,6 +133,8 @@ struct Inner {
     engine: Mutex<EngineSlot>,
     chat: Mutex<Slot>,
     embedding: Mutex<Slot>,
+    /// The last revision given out (see [`ModelStatus::revision`]).
+    revision: AtomicU64,
     /// Serializes load jobs: two sessions compiling at once on a 2-core laptop only slow each
     /// other, and each job reads the settings when it starts, so the last one wins.
     loading: Mutex<()>,
@@ -147,6 +160,7 @@ impl ModelsState {
                 engine: Mutex::new(EngineSlot::NotStarted),
                 chat: Mutex::new(Slot::new()),
                 embedding: Mutex::new(Slot::new()),
+                revision: AtomicU64::new(0),
                 loading: Mutex::new(()),
             }),
         }
@@ -162,6 +176,17 @@ impl ModelsState {
             ModelKind::Chat => &self.inner.chat,
             ModelKind::Embedding => &self.inner.embedding,
         }
+    }
+
+    /// Changes the slot of `kind` under its lock and stamps it with a new revision, which the
+    /// caller puts on the event that announces the change. Taken under the slot lock, so the
+    /// revisions of one slot's changes are in the order the changes happened.
+    fn change(&self, kind: ModelKind, apply: impl FnOnce(&mut Slot)) -> u64 {
+        let mut slot = lock(self.slot(kind));
+        apply(&mut slot);
+        let revision = self.inner.revision.fetch_add(1, Ordering::Relaxed) + 1;
+        slot.status.revision = revision;
+        revision
     }
 
     /// The chat and embedding statuses.
@@ -204,8 +229,8 @@ impl ModelsState {
     /// A reply moved the chat model to another provider mid-way (the engine's CPU fallback):
     /// the badge follows.
     pub fn provider_moved(&self, provider: ActiveProvider, reason: Option<String>) {
-        lock(&self.inner.chat).status.provider = Some(provider.clone());
-        let payload = events::ProviderChanged { model: ModelKind::Chat, provider, reason };
+        let revision = self.change(ModelKind::Chat, |slot| slot.status.provider = Some(provider.clone()));
+        let payload = events::ProviderChanged { model: ModelKind::Chat, provider, reason, revision };
         events::emit(&self.inner.app, events::PROVIDER_CHANGED, payload);
     }
 
@@ -236,9 +261,10 @@ impl ModelsState {
         for kind in state.kinds(which) {
             // Shown at once, so the window never shows a stale "ready" while the job waits its turn.
             let name = state.model_name(kind);
-            let mut slot = lock(state.slot(kind));
-            slot.status.state = LoadState::Loading;
-            slot.status.model = name;
+            state.change(kind, |slot| {
+                slot.status.state = LoadState::Loading;
+                slot.status.model = name;
+            });
         }
         tauri::async_runtime::spawn_blocking(move || {
             let job = std::panic::AssertUnwindSafe(|| state.load(which));
@@ -286,15 +312,14 @@ impl ModelsState {
         };
         for kind in self.kinds(which) {
             let name = self.model_name(kind);
-            {
-                let mut slot = lock(self.slot(kind));
+            let revision = self.change(kind, |slot| {
                 slot.status.state = LoadState::Loading;
                 slot.status.model = name.clone();
-            }
+            });
             events::emit(
                 &self.inner.app,
                 events::MODEL_LOADING,
-                events::ModelLoading { model: kind, name: name.clone() },
+                events::ModelLoading { model: kind, name: name.clone(), revision },
             );
             let started = std::time::Instant::now();
             let loaded = self.inner.catalog.resolve(&name).and_then(|dir| {
@@ -310,16 +335,14 @@ impl ModelsState {
                     let seconds = started.elapsed().as_secs_f64();
                     let (what, place) = (kind.as_str(), provider.summary());
                     eprintln!("onyx-app: {what} model '{name}' ready on {place} ({seconds:.1} s)");
-                    *lock(self.slot(kind)) = Slot {
-                        status: ModelStatus {
-                            state: LoadState::Ready,
-                            model: name.clone(),
-                            provider: Some(provider.clone()),
-                            error: None,
-                        },
-                        loaded: Some(name),
-                    };
-                    let payload = events::ProviderChanged { model: kind, provider, reason: None };
+                    let revision = self.change(kind, |slot| {
+                        slot.status.state = LoadState::Ready;
+                        slot.status.model = name.clone();
+                        slot.status.provider = Some(provider.clone());
+                        slot.status.error = None;
+                        slot.loaded = Some(name);
+                    });
+                    let payload = events::ProviderChanged { model: kind, provider, reason: None, revision };
                     events::emit(&self.inner.app, events::PROVIDER_CHANGED, payload);
                 }
                 Err(reason) => {
@@ -360,8 +383,7 @@ impl ModelsState {
     /// Records a failed load: the previous model keeps answering if there is one.
     fn failed(&self, kind: ModelKind, error: &Error) {
         let body = ErrorBody::from(error);
-        {
-            let mut slot = lock(self.slot(kind));
+        let revision = self.change(kind, |slot| {
             slot.status.error = Some(body.clone());
             match slot.loaded.clone() {
                 Some(previous) => {
@@ -373,9 +395,10 @@ impl ModelsState {
                     slot.status.provider = None;
                 }
             }
-        }
+        });
         eprintln!("onyx-app: {error}");
-        events::emit(&self.inner.app, events::MODEL_ERROR, events::ModelError { model: kind, error: body });
+        let payload = events::ModelError { model: kind, error: body, revision };
+        events::emit(&self.inner.app, events::MODEL_ERROR, payload);
     }
 }
 
@@ -421,6 +444,7 @@ mod tests {
             model: "smollm2".into(),
             provider: None,
             error: Some(ErrorBody { code: "model_load_failed".into(), message: "gone".into() }),
+            revision: 7,
         };
         assert_eq!(
             serde_json::to_value(status).ok(),
@@ -429,6 +453,7 @@ mod tests {
                 "model": "smollm2",
                 "provider": null,
                 "error": {"code": "model_load_failed", "message": "gone"},
+                "revision": 7,
             }))
         );
     }

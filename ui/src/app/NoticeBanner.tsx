@@ -15,7 +15,12 @@ export function NoticeBanner({
   return (
     <ul className="notices" aria-label="Notices">
       {notices.map((notice) => (
-        <li key={notice} className="callout callout-info notice" role="status">
+        <li
+          key={notice}
+          className="callout callout-info notice"
+          role="status"
+          data-testid="notice"
+        >
           <InfoIcon className="banner-icon notice-icon" />
           <span className="selectable">{notice}</span>
           <button

@@ -88,10 +88,14 @@ export function ConversationItem({
   }
 
   return (
-    <li className={selected ? "conversation conversation-selected" : "conversation"}>
+    <li
+      className={selected ? "conversation conversation-selected" : "conversation"}
+      data-testid="conversation-item"
+    >
       <button
         type="button"
         className="conversation-open"
+        data-testid="conversation-open"
         aria-current={selected ? "page" : undefined}
         onClick={() => {
           onSelect(conversation.id);

@@ -2,7 +2,7 @@ import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 
-import type { DocumentsStatus, Progress } from "../ipc";
+import type { DocumentsStatus, IndexProgressEvent } from "../ipc";
 import {
   addDocuments,
   cancelIndexing,
@@ -30,9 +30,12 @@ const status: DocumentsStatus = {
     { path: "/home/ada/notes/scan2.pdf", reason: "no text layer" },
   ],
   indexing: null,
+  error: null,
+  progressSeq: 0,
 };
 
-const running: Progress = {
+const running: IndexProgressEvent = {
+  seq: 1,
   source: "/home/ada/papers",
   phase: "indexing",
   filesTotal: 40,
@@ -45,7 +48,7 @@ const running: Progress = {
   current: "/home/ada/papers/attention.pdf",
 };
 
-let emitProgress: (progress: Progress) => void = () => undefined;
+let emitProgress: (progress: IndexProgressEvent) => void = () => undefined;
 
 function Harness() {
   const documents = useDocuments();
@@ -125,12 +128,55 @@ describe("DocumentsPanel", () => {
     expect(cancelIndexing).toHaveBeenCalled();
 
     await act(async () => {
-      emitProgress({ ...running, phase: "cancelled", filesDone: 12 });
+      emitProgress({ ...running, seq: 2, phase: "cancelled", filesDone: 12 });
       await Promise.resolve();
     });
     expect(within(card).queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
     expect(screen.getByTestId("index-progress")).toHaveAttribute("aria-valuenow", "30");
     expect(documentsStatus).toHaveBeenCalledTimes(2);
+  });
+
+  it("keeps a finished run when a status answer read before its end arrives late", async () => {
+    // The answer to the status read that `documents_add` starts was read while the run was
+    // scanning (progressSeq 1), but reaches the window after the run's `done` (seq 2).
+    let answerLate: (value: DocumentsStatus) => void = () => undefined;
+    vi.mocked(documentsStatus)
+      .mockResolvedValueOnce(status)
+      .mockImplementationOnce(
+        () =>
+          new Promise((resolve) => {
+            answerLate = resolve;
+          }),
+      );
+    const user = userEvent.setup();
+    render(<Harness />);
+    await screen.findByText("/home/ada/notes");
+    await user.type(screen.getByTestId("documents-path"), "/home/ada/papers");
+    await user.click(screen.getByTestId("documents-add"));
+    act(() => {
+      emitProgress(running);
+      emitProgress({ ...running, seq: 2, phase: "done", filesDone: 40, etaSeconds: null });
+    });
+    await act(async () => {
+      answerLate({
+        ...status,
+        indexing: { ...running, phase: "scanning", filesDone: 0 },
+        progressSeq: 1,
+      });
+      await Promise.resolve();
+    });
+    const card = screen.getByRole("region", { name: "Indexing progress" });
+    expect(card).toHaveTextContent("40 of 40 files");
+    expect(within(card).queryByRole("button", { name: "Cancel" })).not.toBeInTheDocument();
+    expect(screen.getByTestId("index-progress")).toHaveAttribute("aria-valuenow", "100");
+  });
+
+  it("shows a run already going when the panel opens", async () => {
+    vi.mocked(documentsStatus).mockResolvedValueOnce({ ...status, indexing: running, progressSeq: 1 });
+    render(<Harness />);
+    const card = await screen.findByRole("region", { name: "Indexing progress" });
+    expect(card).toHaveTextContent("10 of 40 files");
+    expect(within(card).getByRole("button", { name: "Cancel" })).toBeInTheDocument();
   });
 
   it("groups skipped files by reason, largest group first", async () => {

@@ -32,7 +32,7 @@ export function SkippedFiles({ skipped, total }: { skipped: Skip[]; total: numbe
         <span className="pill pill-warn">{plural(Math.max(total, skipped.length), "file")}</span>
       </header>
       {groupSkips(skipped).map((group) => (
-        <details key={group.reason} className="metadata skip-group">
+        <details key={group.reason} className="metadata skip-group" data-testid="skip-group">
           <summary>
             {group.reason} <span className="muted">({group.paths.length})</span>
           </summary>

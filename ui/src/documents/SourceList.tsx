@@ -23,7 +23,7 @@ export function SourceList({
   return (
     <ul className="rows" aria-label="Indexed folders">
       {sources.map((source) => (
-        <li key={source.id} className="row source-row">
+        <li key={source.id} className="row source-row" data-testid="source-row">
           <span className="row-main">
             <span className="source-path">
               <FolderIcon />

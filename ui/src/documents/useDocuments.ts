@@ -41,16 +41,20 @@ export function useDocuments(): Documents {
   const [error, setError] = useState<CommandError | null>(null);
   // The status repeats the last run's failure until the next run; show each one once.
   const reportedRunError = useRef<string | null>(null);
+  // The newest `index-progress` seen. A status answer read before it (a lower `progressSeq`)
+  // would put an older picture of the run back, e.g. "scanning" after "done".
+  const lastSeq = useRef(0);
 
   const refresh = useCallback(() => {
     documentsStatus().then(
       (next) => {
         setStatus(next);
         // A run already going when the app (re)opened shows at once, before its next event.
-        if (next.indexing !== null) {
+        if (next.indexing !== null && next.progressSeq >= lastSeq.current) {
+          lastSeq.current = next.progressSeq;
           setProgress(next.indexing);
         }
-        const runError = next.error ?? null;
+        const runError = next.error;
         if (runError !== null && runError.message !== reportedRunError.current) {
           reportedRunError.current = runError.message;
           setError(toCommandError(runError));
@@ -64,7 +68,11 @@ export function useDocuments(): Documents {
 
   useEffect(() => {
     const stops = [
-      onIndexProgress((next) => {
+      onIndexProgress(({ seq, ...next }) => {
+        if (seq < lastSeq.current) {
+          return;
+        }
+        lastSeq.current = seq;
         setProgress(next);
         if (finished(next)) {
           refresh();

@@ -2,9 +2,9 @@ import { listen } from "@tauri-apps/api/event";
 
 import type {
   IndexErrorEvent,
+  IndexProgressEvent,
   ModelErrorEvent,
   ModelLoadingEvent,
-  Progress,
   ProviderChangedEvent,
 } from "./types";
 
@@ -14,7 +14,6 @@ export const EVENTS = {
   modelLoading: "model-loading",
   modelError: "model-error",
   indexProgress: "index-progress",
-  /** Not in IPC.md's table (yet); see `IndexErrorEvent`. */
   indexError: "index-error",
 } as const;
 
@@ -23,7 +22,7 @@ interface Payloads {
   "provider-changed": ProviderChangedEvent;
   "model-loading": ModelLoadingEvent;
   "model-error": ModelErrorEvent;
-  "index-progress": Progress;
+  "index-progress": IndexProgressEvent;
   "index-error": IndexErrorEvent;
 }
 
@@ -94,7 +93,7 @@ export function onModelError(
 
 /** An index run reports its progress. */
 export function onIndexProgress(
-  handler: (progress: Progress) => void,
+  handler: (progress: IndexProgressEvent) => void,
   onError?: (error: unknown) => void,
 ): Unsubscribe {
   return subscribe(EVENTS.indexProgress, handler, onError);

@@ -119,6 +119,11 @@ export interface ModelStatus {
   model: string;
   provider: ActiveProvider | null;
   error: IpcError | null;
+  /**
+   * When this status last changed, on one app-wide counter that the model events carry too:
+   * whichever of an answer and an event has the higher revision is the newer (IPC.md).
+   */
+  revision: number;
 }
 
 /** `app_status()`: both models, the discovered devices, and one-time notices. */
@@ -310,6 +315,11 @@ export interface Progress {
   current: string | null;
 }
 
+/** The `index-progress` event: a run's progress, numbered (`seq` counts up per event). */
+export interface IndexProgressEvent extends Progress {
+  seq: number;
+}
+
 /** `onyx_docs::store::IndexCounts`. */
 export interface IndexCounts {
   sources: number;
@@ -337,12 +347,10 @@ export interface DocumentsStatus {
   sources: DocumentSource[];
   skipped: Skip[];
   indexing: Progress | null;
-  /**
-   * The last run's failure. Not in IPC.md (yet): the shell being written sends it, and a run
-   * that fails after `documents_add` returned has no other way to say so. Optional until the
-   * contract names it.
-   */
-  error?: IpcError | null;
+  /** The last run's failure, until the user starts another run. */
+  error: IpcError | null;
+  /** The `seq` of the last `index-progress` sent before this status was read. */
+  progressSeq: number;
 }
 
 /** `documents_preview()`: the chunk's lines with some context, as text. */
@@ -358,18 +366,17 @@ export interface ProviderChangedEvent {
   model: ModelRole;
   provider: ActiveProvider;
   reason: string | null;
+  revision: number;
 }
 
 /** The `model-loading` event. */
 export interface ModelLoadingEvent {
   model: ModelRole;
   name: string;
+  revision: number;
 }
 
-/**
- * The `index-error` event: an index run stopped on an error. Not in IPC.md (yet); see
- * `DocumentsStatus.error`.
- */
+/** The `index-error` event: an index run stopped on an error. */
 export interface IndexErrorEvent extends IpcError {
   source: string;
 }
@@ -377,4 +384,5 @@ export interface IndexErrorEvent extends IpcError {
 /** The `model-error` event. */
 export interface ModelErrorEvent extends IpcError {
   model: ModelRole;
+  revision: number;
 }

@@ -17,7 +17,7 @@ function stateAfter(...actions: ProviderAction[]): ProviderState {
 function withChat(provider: typeof npuProvider): ProviderState {
   return stateAfter({
     type: "status",
-    status: { ...readyStatus, chat: { state: "ready", model: "smollm2", provider, error: null } },
+    status: { ...readyStatus, chat: { state: "ready", model: "smollm2", provider, error: null, revision: 1 } },
   });
 }
 
@@ -32,6 +32,27 @@ describe("ProviderBadge", () => {
     expect(badge).toHaveTextContent(kind);
     expect(badge).toHaveTextContent(detail);
     expect(badge).toHaveClass(`provider-badge-${provider.deviceKind}`);
+  });
+
+  it("says on its face when a real device refused the model", () => {
+    render(<ProviderBadge status={withChat(cpuFallbackProvider)} />);
+    const badge = screen.getByTestId("provider-badge");
+    expect(badge).toHaveAttribute("data-fallback", "true");
+    expect(screen.getByTestId("provider-badge-fallback")).toHaveTextContent("fallback");
+    expect(badge).toHaveAccessibleName(
+      /It fell back from CUDAExecutionProvider on NVIDIA RTX 4070: CUDA driver 535 is older than 550/,
+    );
+  });
+
+  it("shows no fallback when the kinds tried first do not exist here", () => {
+    const onlyMissing = {
+      ...cpuFallbackProvider,
+      tried: cpuFallbackProvider.tried.filter((attempt) => attempt.device === "-"),
+    };
+    expect(onlyMissing.tried.length).toBeGreaterThan(0);
+    render(<ProviderBadge status={withChat(onlyMissing)} />);
+    expect(screen.getByTestId("provider-badge")).toHaveAttribute("data-fallback", "false");
+    expect(screen.queryByTestId("provider-badge-fallback")).not.toBeInTheDocument();
   });
 
   it("opens the devices tried and why each fell back on click, and closes on Esc", async () => {
@@ -66,7 +87,7 @@ describe("ProviderBadge", () => {
     const user = userEvent.setup();
     const loading = stateAfter(
       { type: "status", status: readyStatus },
-      { type: "loading", event: { model: "chat", name: "qwen2.5-0.5b" } },
+      { type: "loading", event: { model: "chat", name: "qwen2.5-0.5b", revision: 5 } },
     );
     const { rerender } = render(<ProviderBadge status={loading} />);
     expect(screen.getByTestId("provider-badge")).toHaveTextContent("Loading");
@@ -76,6 +97,7 @@ describe("ProviderBadge", () => {
       type: "failed",
       event: {
         model: "chat",
+        revision: 5,
         code: "model_load_failed",
         message: "/models/qwen: no tokenizer.json",
       },

@@ -59,6 +59,7 @@ export function ProviderBadge({ status }: { status: ProviderState }) {
         className={`provider-badge provider-badge-${text.tone}`}
         data-testid="provider-badge"
         data-state={status.chat.state}
+        data-fallback={text.fallback !== null}
         aria-expanded={open}
         aria-controls={open ? detailsId : undefined}
         aria-label={`${text.sentence} Show provider details`}
@@ -71,6 +72,11 @@ export function ProviderBadge({ status }: { status: ProviderState }) {
         {text.tone === "failed" && <AlertIcon />}
         <span className="provider-badge-kind">{text.kind}</span>
         {text.detail !== null && <span className="provider-badge-detail">{text.detail}</span>}
+        {text.fallback !== null && (
+          <span className="provider-badge-fallback" data-testid="provider-badge-fallback">
+            fallback
+          </span>
+        )}
       </button>
       {open && <ProviderDetails id={detailsId} status={status} />}
     </div>

@@ -13,7 +13,7 @@ describe("providerReducer", () => {
   it("goes loading, then ready on provider-changed, with the reason", () => {
     let state = providerReducer(ready, {
       type: "loading",
-      event: { model: "chat", name: "qwen2.5-0.5b" },
+      event: { model: "chat", name: "qwen2.5-0.5b", revision: 5 },
     });
     expect(state.chat).toMatchObject({
       state: "loading",
@@ -22,16 +22,21 @@ describe("providerReducer", () => {
     });
     state = providerReducer(state, {
       type: "changed",
-      event: { model: "chat", provider: cpuFallbackProvider, reason: null },
+      event: { model: "chat", provider: cpuFallbackProvider, reason: null, revision: 6 },
     });
-    expect(state.chat).toMatchObject({ state: "ready", provider: cpuFallbackProvider });
+    expect(state.chat).toMatchObject({ state: "ready", provider: cpuFallbackProvider, revision: 6 });
     expect(state.embedding).toBe(ready.embedding);
   });
 
   it("keeps the message of a failed load", () => {
     const state = providerReducer(ready, {
       type: "failed",
-      event: { model: "chat", code: "model_load_failed", message: "/m/qwen: no model.onnx" },
+      event: {
+        model: "chat",
+        code: "model_load_failed",
+        message: "/m/qwen: no model.onnx",
+        revision: 5,
+      },
     });
     expect(state.chat.state).toBe("failed");
     expect(state.chat.error).toEqual({
@@ -50,10 +55,41 @@ describe("providerReducer", () => {
     expect(state.chat.switched).toEqual(change);
     state = providerReducer(state, {
       type: "changed",
-      event: { model: "chat", provider: cpuFallbackProvider, reason: "NPU device lost" },
+      event: {
+        model: "chat",
+        provider: cpuFallbackProvider,
+        reason: "NPU device lost",
+        revision: 7,
+      },
     });
     expect(state.chat.switched).toBeNull();
     expect(state.chat.reason).toBe("NPU device lost");
+  });
+
+  it("keeps a newer event when an older app_status answer arrives after it", () => {
+    // The window asked for the status while the model was loading (revision 3), and the load
+    // finished (revision 4) before the answer arrived.
+    const loading = {
+      ...readyStatus,
+      chat: { ...readyStatus.chat, state: "loading" as const, provider: null, revision: 3 },
+    };
+    let state = providerReducer(initialProviderState, {
+      type: "changed",
+      event: { model: "chat", provider: npuProvider, reason: null, revision: 4 },
+    });
+    state = providerReducer(state, { type: "status", status: loading });
+    expect(state.known).toBe(true);
+    expect(state.chat).toMatchObject({ state: "ready", provider: npuProvider, revision: 4 });
+    // The embedding slot had no event, so the answer fills it in.
+    expect(state.embedding.state).toBe("ready");
+  });
+
+  it("ignores an event older than the status shown", () => {
+    const state = providerReducer(ready, {
+      type: "loading",
+      event: { model: "chat", name: "stale", revision: 1 },
+    });
+    expect(state).toBe(ready);
   });
 
   it("reads the kind and EP out of the engine's summary", () => {

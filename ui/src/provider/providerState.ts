@@ -47,7 +47,13 @@ function slot(status: ModelStatus): ModelSlot {
   return { ...status, reason: null, switched: null };
 }
 
-const EMPTY_SLOT: ModelSlot = slot({ state: "none", model: "", provider: null, error: null });
+const EMPTY_SLOT: ModelSlot = slot({
+  state: "none",
+  model: "",
+  provider: null,
+  error: null,
+  revision: 0,
+});
 
 export const initialProviderState: ProviderState = {
   known: false,
@@ -65,13 +71,34 @@ function update(
   return { ...state, [model]: change(state[model]) };
 }
 
+/**
+ * An event about `model`, applied only when it is not older than what the slot shows: events and
+ * `app_status` answers can arrive in either order, and the shell numbers every change (IPC.md).
+ */
+function updateFromEvent(
+  state: ProviderState,
+  model: ModelRole,
+  revision: number,
+  change: (previous: ModelSlot) => ModelSlot,
+): ProviderState {
+  if (revision < state[model].revision) {
+    return state;
+  }
+  return update(state, model, (previous) => ({ ...change(previous), revision }));
+}
+
+/** The newer of the slot shown and the one an `app_status` answer brings. */
+function newer(shown: ModelSlot, answer: ModelStatus): ModelSlot {
+  return answer.revision < shown.revision ? shown : slot(answer);
+}
+
 export function providerReducer(state: ProviderState, action: ProviderAction): ProviderState {
   switch (action.type) {
     case "status":
       return {
         known: true,
-        chat: slot(action.status.chat),
-        embedding: slot(action.status.embedding),
+        chat: newer(state.chat, action.status.chat),
+        embedding: newer(state.embedding, action.status.embedding),
         devices: action.status.devices,
         error: null,
       };
@@ -80,14 +107,14 @@ export function providerReducer(state: ProviderState, action: ProviderAction): P
     case "loading":
       // The provider stays known while loading: the old model keeps serving until the new one
       // is ready, and a failed load leaves it in place (model_load_failed).
-      return update(state, action.event.model, (previous) => ({
+      return updateFromEvent(state, action.event.model, action.event.revision, (previous) => ({
         ...previous,
         state: "loading",
         model: action.event.name,
         error: null,
       }));
     case "changed":
-      return update(state, action.event.model, (previous) => ({
+      return updateFromEvent(state, action.event.model, action.event.revision, (previous) => ({
         ...previous,
         state: "ready",
         provider: action.event.provider,
@@ -96,7 +123,7 @@ export function providerReducer(state: ProviderState, action: ProviderAction): P
         switched: null,
       }));
     case "failed":
-      return update(state, action.event.model, (previous) => ({
+      return updateFromEvent(state, action.event.model, action.event.revision, (previous) => ({
         ...previous,
         state: "failed",
         error: { code: action.event.code, message: action.event.message },

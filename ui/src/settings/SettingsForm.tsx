@@ -325,7 +325,7 @@ export function SettingsForm({
         >
           Reset
         </button>
-        <span className="muted small" role="status">
+        <span className="muted small" role="status" data-testid="settings-save-status">
           {state === "saved" ? "Saved. Model changes load in the background." : ""}
         </span>
       </div>

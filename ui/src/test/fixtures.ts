@@ -77,12 +77,19 @@ export const devices: DeviceInfo[] = [
 ];
 
 export const readyStatus: AppStatus = {
-  chat: { state: "ready", model: "smollm2-135m-instruct", provider: npuProvider, error: null },
+  chat: {
+    state: "ready",
+    model: "smollm2-135m-instruct",
+    provider: npuProvider,
+    error: null,
+    revision: 2,
+  },
   embedding: {
     state: "ready",
     model: "all-minilm-l6-v2",
     provider: cpuFallbackProvider,
     error: null,
+    revision: 1,
   },
   devices,
   notices: [],
