@@ -216,6 +216,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before anything can print, `--help` and clap's errors included.
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let config = RuntimeConfig { library_path: cli.runtime.clone(), plugin_dir: cli.plugin_dir.clone() };
     let result = match cli.command {
@@ -285,6 +287,27 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Lets a reader that stops early (`onyx search ... | head -1`) end the program quietly, as it
+/// ends `cat` or `grep`.
+///
+/// The Rust runtime ignores SIGPIPE, so a write to a pipe nobody reads any more fails with EPIPE
+/// instead, and `println!` panics on that error. With the default disposition restored, the kernel
+/// ends the process at that write, silently, whichever subcommand was printing; no output call
+/// needs to handle it. An `index add` stopped this way is like any other kill: the index keeps
+/// every file committed before (one transaction per file).
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: `signal` with `SIG_DFL` only resets a disposition, and no other thread exists yet
+    // that could be installing a handler at the same time.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Windows has no SIGPIPE: there a write to a closed pipe stays an error.
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}
 
 /// The runtime search goes on past a `--runtime` path that does not work, so that a stale
 /// setting never leaves the user without a runtime; but the user must hear about it.

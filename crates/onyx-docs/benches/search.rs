@@ -178,8 +178,12 @@ fn main() {
         searcher.memory_bytes() as f64 / 1e6,
         started.elapsed().as_secs_f64() * 1e3
     );
-    for mode in [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Keyword] {
-        let options = SearchOptions { mode, ..options.clone() };
+    // The filtered case names the index's one source: every chunk is allowed, the most a source
+    // filter can cost to build.
+    let cases = [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Keyword].map(|m| (m, false));
+    for (mode, filtered) in cases.into_iter().chain([(SearchMode::Hybrid, true)]) {
+        let sources = if filtered { vec![PathBuf::from("/synthetic")] } else { Vec::new() };
+        let options = SearchOptions { mode, sources, ..options.clone() };
         let mut rng = Rng(13);
         let mut times = Vec::with_capacity(queries);
         let mut results = 0;
@@ -191,8 +195,9 @@ fn main() {
             results += response.results.len();
         }
         times.sort();
+        let filter = if filtered { " filtered to its source" } else { "" };
         println!(
-            "{mode:?} search, k=10, {queries} queries over {chunks} chunks: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, \
+            "{mode:?} search{filter}, k=10, {queries} queries over {chunks} chunks: median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, \
              max {:.1} ms ({:.1} results each)",
             percentile(&times, 0.5),
             percentile(&times, 0.95),

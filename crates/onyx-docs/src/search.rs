@@ -14,7 +14,7 @@
 //! The vectors of the whole index are kept in one int8 matrix ([`VectorMatrix`]) owned by the
 //! [`Searcher`], reloaded only when the index's generation changes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -153,8 +153,58 @@ pub struct SearchResponse {
 #[derive(Default)]
 pub struct Searcher {
     matrix: Option<VectorMatrix>,
-    content_of: HashMap<i64, i64>,
+    /// The chunks of each content in the matrix, for searches restricted to some sources.
+    content_chunks: ContentChunks,
     generation: Option<i64>,
+}
+
+/// The chunk ids of every content whose vectors are loaded, grouped by content.
+///
+/// A search restricted to some sources needs the chunks of those sources' contents. Collecting
+/// them here costs time in proportion to those chunks; testing every row's content instead (a
+/// hash lookup per row) costs as much as the vector scan itself at a million chunks, and asking
+/// SQLite for the chunk ids walks an index entry per chunk, several times slower again when a
+/// large source is chosen.
+#[derive(Default)]
+struct ContentChunks {
+    /// Chunk ids, grouped by content in content id order, ascending within a content.
+    ids: Vec<i64>,
+    /// Where each content's chunk ids are in `ids`.
+    ranges: HashMap<i64, Range<usize>>,
+}
+
+impl ContentChunks {
+    /// Groups `(content id, chunk id)` pairs; each chunk id appears once.
+    fn new(mut pairs: Vec<(i64, i64)>) -> Self {
+        // A content and its chunks are written together, so the pairs mostly come sorted already,
+        // which the sort notices in one pass.
+        pairs.sort_unstable();
+        let mut ranges = HashMap::new();
+        let mut start = 0;
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            ranges.insert(group[0].0, start..start + group.len());
+            start += group.len();
+        }
+        ContentChunks { ids: pairs.into_iter().map(|(_, chunk)| chunk).collect(), ranges }
+    }
+
+    /// The chunk ids of `contents` (which may repeat or be unknown), ascending.
+    fn chunks_of(&self, contents: &[i64]) -> Vec<i64> {
+        let mut groups: Vec<Range<usize>> = contents.iter().filter_map(|c| self.ranges.get(c).cloned()).collect();
+        // In content order, which is storage order here.
+        groups.sort_unstable_by_key(|g| g.start);
+        groups.dedup();
+        let mut ids = Vec::with_capacity(groups.iter().map(ExactSizeIterator::len).sum());
+        for group in groups {
+            ids.extend_from_slice(&self.ids[group]);
+        }
+        // Chunk ids grow with content ids (both are assigned as files are indexed), so the groups
+        // usually join into one ascending list; rowids reused after a deletion can break that.
+        if !ids.is_sorted() {
+            ids.sort_unstable();
+        }
+        ids
+    }
 }
 
 impl Searcher {
@@ -177,9 +227,12 @@ impl Searcher {
         let conn = store.connection();
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM embeddings", [], |r| r.get(0))?;
         let mut matrix = VectorMatrix::with_capacity(dim, count as usize);
-        let mut content_of = HashMap::with_capacity(count as usize);
+        let mut content_chunks = Vec::with_capacity(count as usize);
+        // In chunk id order (the embeddings table's own order, so SQLite does not sort): rows in
+        // id order let a source filter be merged into the matrix rather than looked up id by id.
         let mut stmt = conn.prepare(
-            "SELECT e.chunk_id, c.content_id, e.scale, e.vector FROM embeddings e JOIN chunks c ON c.id = e.chunk_id",
+            "SELECT e.chunk_id, c.content_id, e.scale, e.vector FROM embeddings e JOIN chunks c ON c.id = e.chunk_id
+             ORDER BY e.chunk_id",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -187,10 +240,10 @@ impl Searcher {
             let bytes = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
             let values: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
             matrix.push(id, &values, row.get::<_, f64>(2)? as f32)?;
-            content_of.insert(id, row.get(1)?);
+            content_chunks.push((row.get(1)?, id));
         }
         self.matrix = Some(matrix);
-        self.content_of = content_of;
+        self.content_chunks = ContentChunks::new(content_chunks);
         self.generation = Some(generation);
         Ok(())
     }
@@ -214,9 +267,10 @@ impl Searcher {
         self.refresh(store, embedder.dim())?;
         let k = options.k.max(1);
         let candidates = MIN_CANDIDATES.max(4 * k);
-        let allowed = allowed_contents(store, &options.sources)?;
-        let content_of = &self.content_of;
-        let keep = |chunk: i64| allowed.as_ref().is_none_or(|a| content_of.get(&chunk).is_some_and(|c| a.contains(c)));
+        // The allowed chunks (ascending), or None for all.
+        let allowed =
+            allowed_contents(store, &options.sources)?.map(|contents| self.content_chunks.chunks_of(&contents));
+        let keep = |chunk: i64| allowed.as_deref().is_none_or(|a| a.binary_search(&chunk).is_ok());
 
         let vector = embedder
             .embed(&[query], EmbedPurpose::Query)
@@ -233,8 +287,8 @@ impl Searcher {
         let (vector_hits, keyword_hits) = std::thread::scope(|scope| {
             let vector_list = (options.mode != SearchMode::Keyword).then(|| {
                 scope.spawn(|| {
-                    // A filter costs a pass over the ids; without sources chosen there is nothing to skip.
-                    let filter = allowed.as_ref().map(|_| matrix.filter_by(keep));
+                    // Without sources chosen there is nothing to skip.
+                    let filter = allowed.as_deref().map(|ids| matrix.filter_sorted_ids(ids));
                     matrix.top_k(&vector, candidates, filter.as_ref())
                 })
             });
@@ -285,7 +339,7 @@ impl Searcher {
 
         let mut results = Vec::with_capacity(ranked.len());
         for Candidate { chunk_id, score, vector_rank, keyword_rank, similarity } in ranked {
-            let Some(mut result) = load_result(store, chunk_id, &allowed)? else { continue };
+            let Some(mut result) = load_result(store, chunk_id)? else { continue };
             result.score = score;
             result.similarity = similarity;
             result.vector_rank = vector_rank;
@@ -309,7 +363,7 @@ struct Candidate {
 }
 
 /// Content ids of the given sources, or None for "everything".
-fn allowed_contents(store: &Store, sources: &[PathBuf]) -> Result<Option<HashSet<i64>>, SearchError> {
+fn allowed_contents(store: &Store, sources: &[PathBuf]) -> Result<Option<Vec<i64>>, SearchError> {
     if sources.is_empty() {
         return Ok(None);
     }
@@ -323,7 +377,7 @@ fn allowed_contents(store: &Store, sources: &[PathBuf]) -> Result<Option<HashSet
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).to_string_lossy().into_owned())
         .collect();
     let mut stmt = store.connection().prepare(&sql)?;
-    let ids = stmt.query_map(params_from_iter(paths.iter()), |r| r.get(0))?.collect::<Result<HashSet<i64>, _>>()?;
+    let ids = stmt.query_map(params_from_iter(paths.iter()), |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     Ok(Some(ids))
 }
 
@@ -385,12 +439,9 @@ fn term_chunks(store: &Store, term: &str) -> Result<i64, SearchError> {
     Ok(most)
 }
 
-/// The stored chunk with its files (restricted to allowed content's files).
-fn load_result(
-    store: &Store,
-    chunk_id: i64,
-    allowed: &Option<HashSet<i64>>,
-) -> Result<Option<SearchResult>, SearchError> {
+/// The stored chunk with its files; `None` when it is gone or no indexed file holds it any more.
+/// The candidates are already restricted to the chosen sources.
+fn load_result(store: &Store, chunk_id: i64) -> Result<Option<SearchResult>, SearchError> {
     let conn = store.connection();
     let row = conn.query_row(
         "SELECT content_id, heading, byte_start, byte_end, line_start, line_end, text FROM chunks WHERE id = ?1",
@@ -410,9 +461,6 @@ fn load_result(
         Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
         Err(error) => return Err(error.into()),
     };
-    if allowed.as_ref().is_some_and(|a| !a.contains(&content_id)) {
-        return Ok(None);
-    }
     let mut stmt =
         conn.prepare_cached("SELECT path FROM documents WHERE content_id = ?1 AND status = 'indexed' ORDER BY path")?;
     let mut paths = stmt
@@ -513,7 +561,170 @@ pub fn snippet(text: &str, terms: &[String]) -> (String, Vec<Range<usize>>) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use tokenizers::Tokenizer;
+
     use super::*;
+    use crate::store::{DocumentContent, DocumentWrite, NewChunk};
+    use crate::vectors::quantize;
+
+    const DIM: usize = 8;
+
+    /// Deterministic pseudo-random numbers in -0.5..0.5 (SplitMix64).
+    fn noise(seed: &mut u64) -> f32 {
+        *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    fn unit_vector(seed: &mut u64) -> Vec<f32> {
+        let v: Vec<f32> = (0..DIM).map(|_| noise(seed)).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / norm).collect()
+    }
+
+    /// Embeds every query as the same vector: what is tested is which chunks may come back.
+    struct FixedEmbedder {
+        tokenizer: Tokenizer,
+        query: Vec<f32>,
+    }
+
+    impl Embedder for FixedEmbedder {
+        fn dim(&self) -> usize {
+            DIM
+        }
+        fn tokenizer(&self) -> &Tokenizer {
+            &self.tokenizer
+        }
+        fn max_tokens(&self) -> usize {
+            256
+        }
+        fn model_id(&self) -> String {
+            "fixed".into()
+        }
+        fn embed(&mut self, texts: &[&str], _: EmbedPurpose) -> Result<Vec<Vec<f32>>, String> {
+            Ok(texts.iter().map(|_| self.query.clone()).collect())
+        }
+    }
+
+    fn word_tokenizer() -> Tokenizer {
+        let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
+            "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+            "model":{"type":"WordLevel","vocab":{"[UNK]":0},"unk_token":"[UNK]"}}"#;
+        Tokenizer::from_bytes(json.as_bytes()).unwrap()
+    }
+
+    /// An index of three sources whose files are written in turns, so each source's chunks are
+    /// spread over the whole matrix; one file of source 1 holds the same bytes as a file of
+    /// source 0 (one content, two documents). Returns the store, the source folders, and for each
+    /// chunk text the sources holding it.
+    fn three_sources(dir: &Path) -> (Store, Vec<PathBuf>, HashMap<String, HashSet<usize>>) {
+        let mut store = Store::open(&dir.join("index.sqlite")).unwrap();
+        store.check_model("fixed", DIM).unwrap();
+        let mut folders = Vec::new();
+        let mut ids = Vec::new();
+        for name in ["a", "b", "c"] {
+            let folder = dir.join(name);
+            std::fs::create_dir(&folder).unwrap();
+            // As search finds it: `allowed_contents` canonicalizes the paths it is given.
+            let folder = std::fs::canonicalize(folder).unwrap();
+            ids.push(store.add_source(&folder).unwrap().id);
+            folders.push(folder);
+        }
+        let words = ["river", "stone", "ember", "cloud", "field"];
+        let mut seed = 42;
+        let mut owners: HashMap<String, HashSet<usize>> = HashMap::new();
+        for file in 0..4 {
+            for source in 0..3 {
+                let chunks: Vec<NewChunk> = (0..5)
+                    .map(|i| {
+                        let picked: Vec<&str> =
+                            (0..6).map(|_| words[((noise(&mut seed) + 0.5) * 5.0) as usize % 5]).collect();
+                        let text = format!("file{source}x{file} part{i} {}", picked.join(" "));
+                        owners.entry(text.clone()).or_default().insert(source);
+                        let q = quantize(&unit_vector(&mut seed));
+                        NewChunk {
+                            byte_range: i * 100..i * 100 + text.len(),
+                            lines: (i + 1, i + 1),
+                            heading: String::new(),
+                            text,
+                            vector: (q.values, q.scale),
+                        }
+                    })
+                    .collect();
+                let path = folders[source].join(format!("file{file}.txt"));
+                let hash = path.to_string_lossy().into_owned();
+                let content = DocumentContent::New { hash: hash.as_bytes(), format: "text", chunks: &chunks };
+                store.write_document(&document(ids[source], &path, content)).unwrap();
+                if source == 0 && file == 0 {
+                    let shared = store.content_by_hash(hash.as_bytes()).unwrap().unwrap();
+                    let copy = folders[1].join("copy.txt");
+                    store.write_document(&document(ids[1], &copy, DocumentContent::Existing(shared))).unwrap();
+                    for chunk in &chunks {
+                        owners.entry(chunk.text.clone()).or_default().insert(1);
+                    }
+                }
+            }
+        }
+        (store, folders, owners)
+    }
+
+    fn document<'a>(source_id: i64, path: &'a Path, content: DocumentContent<'a>) -> DocumentWrite<'a> {
+        DocumentWrite { source_id, path, size: 500, mtime_ns: 1, content, note: None, replaced_content: false }
+    }
+
+    /// Everything of a result but its fused score and ranks, which depend on the other
+    /// candidates of its search.
+    fn key(r: &SearchResult) -> (i64, &Path, &[PathBuf], f32, &str, &str, (usize, usize)) {
+        (r.chunk_id, &r.path, &r.same_content, r.similarity, &r.text, &r.snippet, r.lines)
+    }
+
+    #[test]
+    fn a_source_filtered_search_equals_the_unfiltered_search_cut_to_those_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, folders, owners) = three_sources(dir.path());
+        let mut embedder = FixedEmbedder { tokenizer: word_tokenizer(), query: unit_vector(&mut 7) };
+        let mut searcher = Searcher::new();
+        // k beyond the 60 chunks and no relevance floor: every chunk is a candidate of both lists.
+        let everything = SearchOptions { k: 1000, sources: Vec::new(), min_similarity: -1.0, mode: SearchMode::Hybrid };
+        let query = "river stone";
+        for mode in [SearchMode::Vector, SearchMode::Keyword, SearchMode::Hybrid] {
+            let all = SearchOptions { mode, ..everything.clone() };
+            let unfiltered = searcher.search(&store, &mut embedder, query, &all).unwrap().results;
+            assert!(unfiltered.len() > 40, "{mode:?}: only {} results", unfiltered.len());
+            for chosen in [vec![0], vec![1], vec![2], vec![0, 2], vec![0, 1, 2]] {
+                let sources = chosen.iter().map(|&s| folders[s].clone()).collect();
+                let options = SearchOptions { sources, ..all.clone() };
+                let filtered = searcher.search(&store, &mut embedder, query, &options).unwrap().results;
+                let expected: Vec<&SearchResult> =
+                    unfiltered.iter().filter(|r| owners[&r.text].iter().any(|s| chosen.contains(s))).collect();
+                assert!(!expected.is_empty(), "{mode:?} {chosen:?}");
+                let mut found: Vec<_> = filtered.iter().map(key).collect();
+                let mut wanted: Vec<_> = expected.iter().map(|r| key(r)).collect();
+                if mode == SearchMode::Hybrid {
+                    // Fusion weighs each list's ranks, and a filter renumbers them: the same
+                    // results, possibly in another order.
+                    found.sort_by_key(|k| k.0);
+                    wanted.sort_by_key(|k| k.0);
+                }
+                assert_eq!(found, wanted, "{mode:?}, sources {chosen:?}");
+                if mode == SearchMode::Vector {
+                    // A small k takes the best of the allowed chunks, not of all of them.
+                    let few = SearchOptions { k: 3, ..options.clone() };
+                    let top = searcher.search(&store, &mut embedder, query, &few).unwrap().results;
+                    assert_eq!(top.iter().map(key).collect::<Vec<_>>(), wanted[..3], "sources {chosen:?}");
+                }
+            }
+        }
+        // The shared file's chunks are found from both of its sources.
+        let shared: HashSet<&String> = owners.iter().filter(|(_, s)| s.len() == 2).map(|(t, _)| t).collect();
+        assert_eq!(shared.len(), 5);
+    }
 
     #[test]
     fn query_terms_drop_stopwords_and_repeat_words() {

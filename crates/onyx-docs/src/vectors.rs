@@ -158,14 +158,18 @@ pub struct VectorMatrix {
     /// the rows of the ids it is given. About 36 bytes a row with the map's spare room, under 10%
     /// of what a 384-d row costs.
     rows_by_id: HashMap<i64, usize>,
+    /// Whether ids increase with the row, as when vectors are pushed in id order and none removed:
+    /// then [`filter_sorted_ids`](Self::filter_sorted_ids) merges instead of looking ids up.
+    ascending: bool,
     /// Changes whenever rows move, invalidating [`RowFilter`]s built before.
     layout: u64,
     /// 0 picks the thread count automatically.
     max_threads: usize,
 }
 
-/// A set of allowed rows, one bit each, built by [`VectorMatrix::filter_ids`] or
-/// [`VectorMatrix::filter_by`] for a search restricted to some documents.
+/// A set of allowed rows, one bit each, built by [`VectorMatrix::filter_ids`],
+/// [`VectorMatrix::filter_sorted_ids`] or [`VectorMatrix::filter_by`] for a search restricted to
+/// some documents.
 ///
 /// A bitmap rather than a set of ids: testing a row is one bit instead of a hash lookup (a million
 /// of those would cost more than the scan), and a block of 64 excluded rows is skipped without
@@ -205,6 +209,7 @@ impl VectorMatrix {
             values: Vec::with_capacity(n.saturating_mul(dim)),
             scales: Vec::with_capacity(n),
             rows_by_id: HashMap::with_capacity(n),
+            ascending: true,
             layout: next_layout(),
             max_threads: 0,
         }
@@ -219,6 +224,7 @@ impl VectorMatrix {
         if self.rows_by_id.contains_key(&id) {
             return Err(VectorError::DuplicateId { id });
         }
+        self.ascending &= self.ids.last().is_none_or(|&last| last < id);
         self.rows_by_id.insert(id, self.ids.len());
         self.ids.push(id);
         self.values.extend_from_slice(values);
@@ -241,6 +247,8 @@ impl VectorMatrix {
         for &row in &rows {
             let last = self.ids.len() - 1;
             if row != last {
+                // The last row fills the hole: rows are no longer in id order.
+                self.ascending = false;
                 self.values.copy_within(last * dim..(last + 1) * dim, row * dim);
                 self.ids[row] = self.ids[last];
                 self.scales[row] = self.scales[last];
@@ -250,6 +258,7 @@ impl VectorMatrix {
             self.scales.truncate(last);
             self.values.truncate(last * dim);
         }
+        self.ascending |= self.ids.is_empty();
         self.layout = next_layout();
         rows.len()
     }
@@ -304,6 +313,45 @@ impl VectorMatrix {
                 let word = &mut filter.words[row / 64];
                 filter.allowed += usize::from(*word & bit == 0);
                 *word |= bit;
+            }
+        }
+        filter
+    }
+
+    /// A filter letting through the rows of `ids`, which must be in ascending order; unknown ids
+    /// are ignored. The same filter as [`filter_ids`](Self::filter_ids), faster for many ids.
+    ///
+    /// When the rows are in id order (vectors pushed in id order, none removed since), the ids are
+    /// merged with the rows: a galloping search from the last match, so the cost is proportional
+    /// to the ids given (times the log of the gap between neighbours), reading the row ids in
+    /// order rather than probing the hash map at random. Ids out of order, or rows out of order,
+    /// fall back to one hash lookup per id.
+    pub fn filter_sorted_ids(&self, ids: &[i64]) -> RowFilter {
+        if !self.ascending || !ids.is_sorted() {
+            return self.filter_ids(ids.iter().copied());
+        }
+        let mut filter = self.empty_filter();
+        // Every row before `start` holds an id smaller than the next one wanted.
+        let mut start = 0;
+        for &id in ids {
+            let rest = &self.ids[start..];
+            // Double the stride until it passes `id`; then the first row ≥ `id` lies in the last
+            // stride, found by binary search. Neighbouring ids are usually in neighbouring rows,
+            // so this mostly stops at the first step.
+            let mut end = 1;
+            while end <= rest.len() && rest[end - 1] < id {
+                end *= 2;
+            }
+            let low = end / 2;
+            let row = start + low + rest[low..end.min(rest.len())].partition_point(|&x| x < id);
+            if self.ids.get(row) == Some(&id) {
+                let bit = 1u64 << (row % 64);
+                let word = &mut filter.words[row / 64];
+                filter.allowed += usize::from(*word & bit == 0);
+                *word |= bit;
+                start = row + 1;
+            } else {
+                start = row;
             }
         }
         filter
@@ -958,6 +1006,59 @@ mod tests {
         assert_eq!(matrix.top_k(&query, 1000, Some(&filter)).unwrap().len(), allowed.len());
         let none = matrix.filter_ids([]);
         assert_eq!(matrix.top_k(&query, 10, Some(&none)).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_filter_from_sorted_ids_equals_the_filter_from_looked_up_ids() {
+        let mut rng = Rng(10);
+        // Ids with gaps (multiples of 3), so that ids between rows are asked for too.
+        let mut matrix = VectorMatrix::new(4);
+        for i in 0..1000 {
+            matrix.push(i * 3, &[1, 2, 3, 4], 0.01).unwrap();
+        }
+        let mut random: Vec<i64> = (0..400).map(|_| (rng.next_u64() % 3200) as i64 - 100).collect();
+        random.sort_unstable();
+        let sets: Vec<Vec<i64>> = vec![
+            vec![],
+            matrix.ids().to_vec(),
+            (0..3000).filter(|id| id % 21 == 0).collect(),
+            (600..900).collect(),
+            vec![-5, 0, 0, 3, 4, 2997, 2998, 2999, 3000, 1 << 40],
+            vec![2997],
+            random,
+        ];
+        let same = |matrix: &VectorMatrix, ids: &[i64]| {
+            let merged = matrix.filter_sorted_ids(ids);
+            let looked_up = matrix.filter_ids(ids.iter().copied());
+            assert_eq!(merged.words, looked_up.words, "ids {ids:?}");
+            assert_eq!(merged.allowed, looked_up.allowed, "ids {ids:?}");
+            assert_eq!(merged.layout, matrix.layout);
+        };
+        assert!(matrix.ascending);
+        for ids in &sets {
+            same(&matrix, ids);
+        }
+        // Ids out of order fall back to lookups, with the same result.
+        let mut shuffled = sets[2].clone();
+        shuffled.reverse();
+        same(&matrix, &shuffled);
+        // After a removal the rows are out of id order: the fallback again.
+        matrix.remove_ids(&[0, 1500, 2400].into_iter().collect());
+        assert!(!matrix.ascending);
+        for ids in &sets {
+            same(&matrix, ids);
+        }
+        // Emptied, the matrix is in order again.
+        let everything: HashSet<i64> = matrix.ids().iter().copied().collect();
+        matrix.remove_ids(&everything);
+        assert!(matrix.ascending);
+        matrix.push(5, &[1, 0, 0, 0], 0.01).unwrap();
+        matrix.push(9, &[0, 1, 0, 0], 0.01).unwrap();
+        assert_eq!(matrix.filter_sorted_ids(&[1, 9]).allowed(), 1);
+        assert_eq!(
+            ids_of(&matrix.top_k(&[1.0, 0.0, 0.0, 0.0], 5, Some(&matrix.filter_sorted_ids(&[9]))).unwrap()),
+            [9]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use notify::{RecursiveMode, Watcher as _};
+use notify::RecursiveMode;
 
 /// Quiet time after the last change before the sources are reported: editors save in bursts.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(2);
@@ -61,10 +61,7 @@ impl FolderWatcher {
         })
         .map_err(|e| WatchError::Watch { path: PathBuf::new(), reason: e.to_string() })?;
         for source in sources {
-            let mode = if source.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
-            watcher
-                .watch(source, mode)
-                .map_err(|e| WatchError::Watch { path: source.clone(), reason: e.to_string() })?;
+            watch_source(&mut watcher, source)?;
         }
         let sources = sources.to_vec();
         let worker = std::thread::Builder::new()
@@ -102,6 +99,38 @@ impl Drop for FolderWatcher {
             let _ = worker.join();
         }
     }
+}
+
+/// Watches one source: a folder with everything under it, or a file alone.
+fn watch_source(watcher: &mut impl notify::Watcher, source: &Path) -> Result<(), WatchError> {
+    let failed = |e: notify::Error| WatchError::Watch { path: source.to_path_buf(), reason: e.to_string() };
+    if !source.is_dir() {
+        return watcher.watch(source, RecursiveMode::NonRecursive).map_err(failed);
+    }
+    if watcher.watch(source, RecursiveMode::Recursive).is_ok() {
+        return Ok(());
+    }
+    // A recursive watch fails whole when any folder inside cannot be watched (on Linux, one
+    // folder the user may not read). Those folders are skipped as unreadable by the indexer
+    // anyway, so the rest is watched folder by folder. A folder created later is not watched
+    // itself, but creating it changes its parent, which re-indexes the source.
+    watcher.watch(source, RecursiveMode::NonRecursive).map_err(failed)?;
+    let mut folders = vec![source.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            // `file_type` does not follow symlinks, so a link loop cannot trap the walk.
+            if hidden || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = entry.path();
+            if watcher.watch(&path, RecursiveMode::NonRecursive).is_ok() {
+                folders.push(path);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The source a changed path belongs to (the innermost, if sources nest).
