@@ -76,6 +76,8 @@ pub struct ModelError {
     /// What went wrong.
     #[serde(flatten)]
     pub error: ErrorBody,
+    /// The model that still answers, loaded before: a failed load does not unload it.
+    pub still_loaded: Option<String>,
     /// The model status's revision after the change (`ModelStatus::revision`).
     pub revision: u64,
 }
@@ -115,11 +117,18 @@ mod tests {
         let error = ModelError {
             model: ModelKind::Chat,
             error: ErrorBody { code: "model_load_failed".into(), message: "model /m: is not a folder".into() },
+            still_loaded: Some("smollm2".into()),
             revision: 4,
         };
         assert_eq!(
             serde_json::to_value(error).ok(),
-            Some(json!({"model": "chat", "code": "model_load_failed", "message": "model /m: is not a folder", "revision": 4}))
+            Some(json!({
+                "model": "chat",
+                "code": "model_load_failed",
+                "message": "model /m: is not a folder",
+                "stillLoaded": "smollm2",
+                "revision": 4,
+            }))
         );
         let index = IndexError {
             source: PathBuf::from("/docs"),

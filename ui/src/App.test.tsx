@@ -154,6 +154,7 @@ describe("App", () => {
         revision: 6,
         code: "model_load_failed",
         message: "/models/qwen2.5-0.5b: no model.onnx",
+        stillLoaded: null,
       });
     });
     const banner = screen.getByTestId("error-banner");
@@ -166,6 +167,29 @@ describe("App", () => {
       within(screen.getByTestId("error-banner")).getByRole("button", { name: "Dismiss" }),
     );
     expect(screen.queryByTestId("error-banner")).not.toBeInTheDocument();
+  });
+
+  it("says which model keeps answering when a new one fails to load", async () => {
+    render(<App />);
+    await waitFor(() => {
+      expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
+    });
+    act(() => {
+      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b", revision: 5 });
+      handlers.modelError?.({
+        model: "chat",
+        revision: 6,
+        code: "model_load_failed",
+        message: "/models/qwen2.5-0.5b: no model.onnx",
+        stillLoaded: "smollm2-135m-instruct",
+      });
+    });
+    const banner = screen.getByTestId("error-banner");
+    expect(banner).toHaveTextContent(
+      "The new chat model setting could not be loaded; “smollm2-135m-instruct” keeps answering",
+    );
+    expect(banner).toHaveTextContent("/models/qwen2.5-0.5b: no model.onnx");
+    expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
   });
 
   it("shows the shell's notices once, dismissibly", async () => {

@@ -179,6 +179,7 @@ fn send(
         max_tokens: options.max_tokens,
         stop: Vec::new(),
         ignore_eos: false,
+        context_limit: None,
     };
     let cancel = CancelToken::new()?;
     let mut out = std::io::stdout();
@@ -298,6 +299,7 @@ pub fn run_bench(config: &RuntimeConfig, provider: &str, json: bool, runs: usize
         max_tokens: 128,
         stop: Vec::new(),
         ignore_eos: true,
+        context_limit: None,
     };
     let (mut ttft, mut prefill, mut decode) = (Vec::new(), Vec::new(), Vec::new());
     let mut prompt_tokens = 0;

@@ -48,46 +48,69 @@ fn detect(input: &Path) -> anyhow::Result<Input> {
     }
 }
 
-/// A one-line progress bar on a terminal; plain step lines otherwise (logs, CI).
+/// A one-line progress bar on a terminal; plain step lines with the percentage done otherwise
+/// (logs, CI), where a redrawn line would be noise.
 struct ProgressBar {
     terminal: bool,
     step: &'static str,
+    /// The share done so far, `0..=1`.
+    done: f32,
+    /// The whole percent last drawn: the converter reports up to a thousand times, and redrawing
+    /// only when the shown number changes keeps the terminal quiet.
+    drawn: Option<u32>,
 }
 
 impl ProgressBar {
+    fn new(terminal: bool) -> Self {
+        ProgressBar { terminal, step: "", done: 0.0, drawn: None }
+    }
+
     fn update(&mut self, progress: Progress) {
         let mut err = std::io::stderr();
         match progress {
             Progress::Step(step) => {
                 self.step = step;
-                if !self.terminal {
-                    let _ = writeln!(err, "  {step}...");
+                if self.terminal {
+                    self.draw(&mut err);
+                } else {
+                    let _ = writeln!(err, "  {:>3}% {step}...", percent(self.done));
                 }
             }
-            Progress::Fraction(done) if self.terminal => {
-                let width = 30;
-                let filled = ((done.clamp(0.0, 1.0) * width as f32) as usize).min(width);
-                let _ = write!(
-                    err,
-                    "\r  [{}{}] {:>3.0}% {:<12}",
-                    "#".repeat(filled),
-                    "-".repeat(width - filled),
-                    done * 100.0,
-                    self.step
-                );
-                if done >= 1.0 {
-                    let _ = writeln!(err);
+            Progress::Fraction(done) => {
+                self.done = done.clamp(0.0, 1.0);
+                if self.terminal && self.drawn != Some(percent(self.done)) {
+                    self.draw(&mut err);
+                }
+                if self.done >= 1.0 {
+                    if self.terminal {
+                        let _ = writeln!(err);
+                    } else {
+                        let _ = writeln!(err, "  100% done");
+                    }
                 }
             }
-            Progress::Fraction(_) => {}
         }
     }
+
+    fn draw(&mut self, err: &mut std::io::Stderr) {
+        let width = 30;
+        let filled = ((self.done * width as f32) as usize).min(width);
+        let shown = percent(self.done);
+        self.drawn = Some(shown);
+        let _ = write!(err, "\r  [{}{}] {shown:>3}% {:<16}", "#".repeat(filled), "-".repeat(width - filled), self.step);
+    }
+}
+
+/// `done` (`0..=1`) as a whole percent. Rounded down, so 100% shows only when the converter
+/// says it is finished.
+fn percent(done: f32) -> u32 {
+    (done.clamp(0.0, 1.0) * 100.0).floor() as u32
 }
 
 /// `onyx convert`.
 pub fn run_convert(input: &Path, out: &Path, targets: &[Target], quant: Option<Precision>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut bar = ProgressBar { terminal: std::io::stderr().is_terminal(), step: "" };
+    let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
     let mut progress = |p: Progress| bar.update(p);
     match detect(input)? {
         Input::Gguf(path) => {
@@ -99,10 +122,9 @@ pub fn run_convert(input: &Path, out: &Path, targets: &[Target], quant: Option<P
             println!("converted {} ({} layers) into {}", manifest.name, manifest.architecture.layers, out.display());
         }
         Input::HfBert(dir) => {
-            progress(Progress::Step("embedding graphs"));
             let precision = quant.unwrap_or(Precision::Fp32);
-            let summary = onyx_convert::bert::convert_embedding(&dir, out, targets, precision)?;
-            progress(Progress::Fraction(1.0));
+            let summary =
+                onyx_convert::bert::convert_embedding_with_progress(&dir, out, targets, precision, &mut progress)?;
             println!("converted embedding model ({} dims) into {}", summary.manifest.dim, summary.dir.display());
         }
     }

@@ -6,6 +6,7 @@
 //!
 //! - [`onnx`] is a small, dependency-free writer for the subset of the ONNX protobuf schema that
 //!   Onyx emits (models, graphs, nodes, attributes, tensors, value infos).
+//! - [`progress`] is how conversions report their steps and one overall fraction done.
 //! - [`probe`] builds the tiny model `onyx doctor` uses to prove a provider really runs a graph.
 
 pub mod bert;
@@ -21,6 +22,7 @@ pub mod llama;
 pub mod onnx;
 pub mod package;
 pub mod probe;
+pub mod progress;
 pub mod quant;
 pub mod safetensors;
 pub mod tiny;

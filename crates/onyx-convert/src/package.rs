@@ -1,7 +1,7 @@
 //! What every model package shares: targets, precisions, the source record, and writing a
 //! package folder so that a failed conversion leaves nothing half-written.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -16,15 +16,27 @@ pub const MANIFEST_FILE: &str = "onyx-model.json";
 
 /// Lowercase hex SHA-256 of a file, streamed (model files are large).
 pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
-    let mut file = std::fs::File::open(path).map_err(|source| ConvertError::Io { path: path.to_path_buf(), source })?;
+    sha256_file_reporting(path, &mut |_| {})
+}
+
+/// [`sha256_file`], calling `progress` with the share of the file hashed so far (`0..=1`): a
+/// source of several gigabytes takes seconds to hash.
+pub fn sha256_file_reporting(path: &Path, progress: &mut dyn FnMut(f32)) -> Result<String, ConvertError> {
+    let io_error = |source| ConvertError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    // Only for the share: a file whose length cannot be read is hashed all the same.
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
+    let mut done = 0u64;
     loop {
-        let n = file.read(&mut buffer).map_err(|source| ConvertError::Io { path: path.to_path_buf(), source })?;
+        let n = file.read(&mut buffer).map_err(io_error)?;
         if n == 0 {
             break;
         }
         hasher.update(&buffer[..n]);
+        done += n as u64;
+        progress(done as f32 / total as f32);
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -74,6 +86,27 @@ impl PartialPackage {
                 .map_err(|source| ConvertError::Write { path: parent.to_path_buf(), source })?;
         }
         std::fs::write(&path, bytes).map_err(|source| ConvertError::Write { path, source })
+    }
+
+    /// [`PartialPackage::write`] in 8 MiB pieces, calling `progress` with the share written so
+    /// far (`0..=1`): a weight file of gigabytes takes seconds to write.
+    pub fn write_reporting(&self, name: &str, bytes: &[u8], progress: &mut dyn FnMut(f32)) -> Result<(), ConvertError> {
+        const PIECE: usize = 8 << 20;
+        let path = self.temp.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| ConvertError::Write { path: parent.to_path_buf(), source })?;
+        }
+        let write_error = |source| ConvertError::Write { path: path.clone(), source };
+        let mut file = std::fs::File::create(&path).map_err(write_error)?;
+        let total = bytes.len().max(1);
+        let mut done = 0;
+        for piece in bytes.chunks(PIECE) {
+            file.write_all(piece).map_err(write_error)?;
+            done += piece.len();
+            progress(done as f32 / total as f32);
+        }
+        Ok(())
     }
 
     /// Writes a JSON file into the package.

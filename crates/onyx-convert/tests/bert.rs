@@ -503,3 +503,32 @@ fn an_existing_package_is_replaced_but_other_folders_are_never_touched() {
     let err = bert::convert_embedding(&src, &dir.path().join("x"), &[], Precision::Fp32).expect_err("no targets");
     assert!(err.to_string().contains("no target"), "{err}");
 }
+
+#[test]
+fn the_conversion_reports_a_rising_fraction_that_ends_at_exactly_one() {
+    use onyx_convert::progress::Progress;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, out) = setup(dir.path());
+    let mut events = Vec::new();
+    bert::convert_embedding_with_progress(&src, &out, &[Target::Cpu, Target::Npu], Precision::Fp32, &mut |event| {
+        events.push(event)
+    })
+    .expect("convert");
+
+    let steps: Vec<&Progress> = events.iter().filter(|e| matches!(e, Progress::Step(_))).collect();
+    assert_eq!(steps, [&Progress::Step("reading"), &Progress::Step("embedding graphs")]);
+    let fractions: Vec<f32> = events
+        .iter()
+        .filter_map(|e| match e {
+            Progress::Fraction(done) => Some(*done),
+            Progress::Step(_) => None,
+        })
+        .collect();
+    assert_eq!(fractions.first(), Some(&0.0));
+    assert_eq!(events.last(), Some(&Progress::Fraction(1.0)));
+    assert_eq!(fractions.iter().filter(|&&f| f >= 1.0).count(), 1, "{fractions:?}");
+    assert!(fractions.windows(2).all(|pair| pair[0] <= pair[1]), "{fractions:?}");
+    // Both graphs move the fraction: building, then writing each.
+    assert!(fractions.len() >= 6, "{fractions:?}");
+}

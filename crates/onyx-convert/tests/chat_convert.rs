@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use onyx_convert::ConvertError;
-use onyx_convert::chat::{ChatOptions, convert_gguf_chat, convert_hf_chat};
+use onyx_convert::chat::{ChatOptions, Progress, convert_gguf_chat, convert_hf_chat};
 use onyx_convert::llama::{CpuOptions, NpuOptions};
 use onyx_convert::tiny;
 
@@ -146,4 +146,90 @@ fn a_failed_conversion_keeps_the_previous_package() {
     convert_gguf_chat(&broken, &out, &small_options(), &mut |_| {}).expect_err("broken");
     assert_eq!(std::fs::read(out.join("onyx-model.json")).expect("manifest"), before);
     assert_only(dir.path(), &["broken.gguf", "out", "tiny.gguf"]);
+}
+
+/// The steps, in order, and the fractions reported while each ran (`""` before the first step).
+fn by_step(events: &[Progress]) -> Vec<(&'static str, Vec<f32>)> {
+    let mut steps: Vec<(&'static str, Vec<f32>)> = Vec::new();
+    for event in events {
+        match event {
+            Progress::Step(step) => steps.push((step, Vec::new())),
+            Progress::Fraction(done) => match steps.last_mut() {
+                Some((_, fractions)) => fractions.push(*done),
+                None => steps.push(("", vec![*done])),
+            },
+        }
+    }
+    steps
+}
+
+/// What every conversion's reports must look like: a first fraction of 0, never going back,
+/// no jump larger than `max_jump`, and exactly 1.0 as the very last report and nowhere else.
+fn assert_steady(events: &[Progress], max_jump: f32) {
+    let fractions: Vec<f32> = by_step(events).into_iter().flat_map(|(_, fractions)| fractions).collect();
+    assert!(fractions.first().is_some_and(|f| f.to_bits() == 0), "a first fraction of +0.0: {events:?}");
+    assert_eq!(events.last(), Some(&Progress::Fraction(1.0)), "{events:?}");
+    assert_eq!(fractions.iter().filter(|&&f| f >= 1.0).count(), 1, "1.0 before the end: {fractions:?}");
+    for pair in fractions.windows(2) {
+        assert!(pair[0] <= pair[1], "the fraction went back: {fractions:?}");
+        assert!(pair[1] - pair[0] <= max_jump, "the fraction jumped by more than {max_jump}: {fractions:?}");
+    }
+}
+
+#[test]
+fn a_gguf_conversion_reports_a_fraction_that_rises_tensor_by_tensor_to_exactly_one() {
+    let config = tiny::tiny_config(false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gguf = dir.path().join("tiny.gguf");
+    tiny::write_gguf(&config, &tiny::tiny_weights(&config, 3), &gguf, "llama").expect("write gguf");
+    let mut events = Vec::new();
+    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| events.push(event))
+        .expect("convert");
+
+    // The tiny files are hashed and written in one piece each, so writing a weight file is one
+    // step of up to a sixth of its graph step's share; every other step is one tensor.
+    assert_steady(&events, 0.12);
+    let steps = by_step(&events);
+    let names: Vec<&str> = steps.iter().map(|(step, _)| *step).collect();
+    assert_eq!(names, ["reading", "tokenizer", "cpu graph", "npu graphs"]);
+    // Each graph step moves the fraction many times (once per tensor or so), through its share.
+    for (step, fractions) in &steps[2..] {
+        assert!(fractions.len() >= 10, "{step}: only {} reports: {fractions:?}", fractions.len());
+    }
+    // The npu step (two graphs) is the larger share, and it starts where the cpu step ends.
+    let span = |fractions: &[f32]| fractions.last().copied().unwrap_or(0.0) - fractions.first().copied().unwrap_or(0.0);
+    assert!(span(&steps[3].1) > span(&steps[2].1), "{steps:?}");
+}
+
+#[test]
+fn a_hugging_face_conversion_of_one_variant_reports_progress_too() {
+    let config = tiny::tiny_config(true);
+    let weights = tiny::tiny_weights(&config, 5);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hf = dir.path().join("hf");
+    tiny::write_hf_folder(&config, &weights, &hf).expect("write");
+    let cpu_only = ChatOptions { cpu: Some(CpuOptions::exact()), npu: None };
+    let mut events = Vec::new();
+    convert_hf_chat(&hf, &dir.path().join("out"), &cpu_only, &mut |event| events.push(event)).expect("convert");
+
+    // Without the npu variant, the cpu graph takes all of the graph share, so writing its weight
+    // file in one piece is a larger step.
+    assert_steady(&events, 0.15);
+    let steps = by_step(&events);
+    let names: Vec<&str> = steps.iter().map(|(step, _)| *step).collect();
+    assert_eq!(names, ["reading", "tokenizer", "cpu graph"]);
+    let cpu = &steps[2].1;
+    assert!(cpu.first().is_some_and(|&f| f < 0.2) && cpu.last() == Some(&1.0), "{steps:?}");
+}
+
+#[test]
+fn a_failed_conversion_never_reports_one() {
+    let (dir, result) = convert_tiny_gguf("llama", |weights| weights.remove("blk.1.ffn_down.weight"));
+    result.expect_err("missing tensor");
+    let gguf = dir.path().join("tiny.gguf");
+    let mut events = Vec::new();
+    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| events.push(event))
+        .expect_err("missing tensor");
+    assert!(!events.contains(&Progress::Fraction(1.0)), "{events:?}");
+    assert!(events.contains(&Progress::Step("cpu graph")), "it failed while building: {events:?}");
 }

@@ -96,6 +96,18 @@ pub struct ChatRequest {
     /// Keep going past end-of-sequence tokens (benchmarks, which need a fixed token count).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// Most tokens the conversation may hold, prompt and reply together (the app's "context
+    /// length" setting): older turns are dropped to stay under it. `None`, or a limit above the
+    /// model's own context, means the model's context.
+    #[serde(default)]
+    pub context_limit: Option<usize>,
+}
+
+impl ChatRequest {
+    /// The tokens this request may use, out of a model context of `capacity`.
+    pub fn context(&self, capacity: usize) -> usize {
+        self.context_limit.map_or(capacity, |limit| limit.clamp(1, capacity))
+    }
 }
 
 /// Why a reply ended.
@@ -308,15 +320,14 @@ impl ChatModel {
     }
 
     /// Renders and tokenizes `messages`, dropping the oldest turns (never the system prompt or
-    /// the last message) until the prompt plus `reserve` reply tokens fit.
-    fn prompt(&self, messages: &[Message], reserve: usize) -> Result<(Vec<u32>, usize), EngineError> {
+    /// the last message) until the prompt plus `reserve` reply tokens fit in `capacity`.
+    fn prompt(&self, messages: &[Message], reserve: usize, capacity: usize) -> Result<(Vec<u32>, usize), EngineError> {
         if messages.is_empty() {
             return Err(EngineError::InvalidRequest("the conversation has no messages".into()));
         }
         if messages.last().is_some_and(|m| m.content.trim().is_empty()) {
             return Err(EngineError::InvalidRequest("the last message is empty".into()));
         }
-        let capacity = self.decoder.capacity();
         let mut kept: Vec<Message> = messages.to_vec();
         let mut dropped = 0;
         loop {
@@ -352,7 +363,8 @@ impl ChatModel {
             return Err(EngineError::InvalidRequest("max_tokens must be at least 1".into()));
         }
         let started = Instant::now();
-        let (prompt_ids, dropped_messages) = self.prompt(&request.messages, request.max_tokens)?;
+        let capacity = request.context(self.decoder.capacity());
+        let (prompt_ids, dropped_messages) = self.prompt(&request.messages, request.max_tokens, capacity)?;
 
         // Reuse the cache when this prompt extends what it already holds (the usual next turn).
         let reuse = self.fed.len() <= prompt_ids.len()
@@ -402,7 +414,7 @@ impl ChatModel {
             if generated.len() >= request.max_tokens {
                 break FinishReason::MaxTokens;
             }
-            if self.decoder.len() + 1 > self.decoder.capacity() {
+            if self.decoder.len() + 1 > capacity {
                 break FinishReason::ContextFull;
             }
             logits = match self.step(runtime, &[token], cancel, on_event) {

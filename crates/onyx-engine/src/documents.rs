@@ -150,7 +150,7 @@ impl Engine {
             return Err(EngineError::Cancelled);
         }
 
-        let (tokenizer, context) = self.with_chat_model(|m| (m.tokenizer().clone(), m.context()))?;
+        let (tokenizer, context) = self.with_chat_model(|m| (m.tokenizer().clone(), request.context(m.context())))?;
         let count = |text: &str| tokenizer.encode(text, false).map(|e| e.len()).unwrap_or(text.len() / 3);
         let conversation: usize = request.messages.iter().map(|m| count(&m.content) + 8).sum();
         let budget = context

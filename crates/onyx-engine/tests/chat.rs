@@ -41,7 +41,14 @@ fn user(text: &str) -> Message {
 }
 
 fn request(messages: Vec<Message>, max_tokens: usize) -> ChatRequest {
-    ChatRequest { messages, sampling: SamplingParams::greedy(), max_tokens, stop: Vec::new(), ignore_eos: false }
+    ChatRequest {
+        messages,
+        sampling: SamplingParams::greedy(),
+        max_tokens,
+        stop: Vec::new(),
+        ignore_eos: false,
+        context_limit: None,
+    }
 }
 
 struct GoldenCase {
@@ -265,9 +272,32 @@ fn bad_requests_fail_clearly_and_the_engine_stays_usable() {
         turns.push(Message { role: "assistant".into(), content: "ab ab ab ab ab ab".into() });
     }
     turns.push(user("ab"));
-    let reply = engine.chat(&request(turns, 4), &cancel, &mut |_| {}).expect("trimmed");
+    let reply = engine.chat(&request(turns.clone(), 4), &cancel, &mut |_| {}).expect("trimmed");
     assert!(reply.dropped_messages > 0);
     assert!(reply.stats.prompt_tokens < 128);
+
+    // A context length below the model's (the app's setting) drops more, and stops the reply
+    // when prompt and reply fill it.
+    let mut limited = request(turns.clone(), 4);
+    limited.context_limit = Some(80);
+    let short = engine.chat(&limited, &cancel, &mut |_| {}).expect("trimmed to the limit");
+    assert!(
+        short.dropped_messages > reply.dropped_messages,
+        "{} vs {}",
+        short.dropped_messages,
+        reply.dropped_messages
+    );
+    assert!(short.stats.prompt_tokens < 80, "prompt of {} tokens", short.stats.prompt_tokens);
+    let mut filling = request(vec![user("ab")], 100);
+    (filling.context_limit, filling.ignore_eos) = (Some(64), true);
+    let full = engine.chat(&filling, &cancel, &mut |_| {}).expect("reply up to the limit");
+    assert_eq!(full.finish_reason, FinishReason::ContextFull);
+    // The cache holds 64 tokens; the last one generated is shown but never fed back.
+    assert_eq!(full.stats.prompt_tokens + full.stats.generated_tokens, 64 + 1);
+    let mut too_small = request(vec![user(&"ab ".repeat(30))], 4);
+    too_small.context_limit = Some(16);
+    let err = engine.chat(&too_small, &cancel, &mut |_| {}).expect_err("prompt over the limit");
+    assert!(matches!(err, EngineError::PromptTooLong { available: 16, .. }), "{err}");
 
     // Still usable.
     engine.chat(&request(vec![user("ab")], 4), &cancel, &mut |_| {}).expect("usable after errors");

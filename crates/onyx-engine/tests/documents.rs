@@ -375,6 +375,7 @@ fn answers_cite_relevant_documents_and_admit_when_none_are() -> Result<()> {
         max_tokens: 40,
         stop: Vec::new(),
         ignore_eos: false,
+        context_limit: None,
     };
 
     let mut events = Vec::new();

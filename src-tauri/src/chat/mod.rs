@@ -224,6 +224,7 @@ impl ChatState {
             max_tokens: settings.max_tokens as usize,
             stop: Vec::new(),
             ignore_eos: false,
+            context_limit: Some(settings.context_length as usize),
         };
         let mut moved: Option<String> = None;
         let mut forward = |event: ChatEvent| {

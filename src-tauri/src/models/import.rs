@@ -7,13 +7,16 @@
 //! - a folder the engine already reads (an Onyx package, an onnxruntime-genai folder, an Optimum
 //!   or sentence-transformers export): copied.
 //!
-//! One import runs at a time. Cancelling takes effect at the next stage boundary: the
-//! converters report each stage through their progress callback, and a cancelled import unwinds
-//! out of the converter from there with [`std::panic::resume_unwind`] (the payload is
+//! Progress is one fraction of the whole import, from 0 to 1 and never going back: the
+//! converters report theirs often (tensor by tensor, and piece by piece while files are hashed or
+//! written), scaled here into the first 95%, and the check of the result takes the import to 1.
+//!
+//! One import runs at a time. Cancelling takes effect at the converter's next progress report
+//! (onyx-convert has no cancel hook of its own): a cancelled import unwinds out of the converter
+//! from its progress callback with [`std::panic::resume_unwind`] (the payload is
 //! [`ImportCancelled`], and `resume_unwind` runs no panic hook, so nothing is printed). The
 //! converters write into a `<name>.partial-<pid>` folder that their drop guard removes, so an
 //! unwind leaves nothing behind; salsa (rust-analyzer) cancels queries the same way.
-//! The BERT converter reports no stages, so its import can only stop before or after it.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,12 +44,13 @@ pub enum ImportEvent {
         /// The folder name it gets.
         name: String,
     },
-    /// A stage started (`fraction: null`) or moved on.
+    /// The import moved on: a new stage started, or the current one progressed.
     Progress {
         /// `reading`, `tokenizer`, `cpu graph`, `npu graphs`, `embedding graphs`, `copying` or `checking`.
         stage: String,
-        /// Share of the whole import done, `0..=1`, when known.
-        fraction: Option<f32>,
+        /// Share of the whole import done, `0..=1`: never less than the last event's, and `1`
+        /// only once the model is in place and checked.
+        fraction: f32,
     },
     /// The model is in place.
     Done {
@@ -143,7 +147,7 @@ pub fn run_import(
     out: &Path,
     options: &ChatOptions,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&str, Option<f32>),
+    progress: &mut dyn FnMut(&str, f32),
 ) -> Result<(ModelKind, Vec<String>), Error> {
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert(source, out, options, cancel, progress)));
@@ -158,7 +162,7 @@ pub fn run_import(
     };
     let result = result.and_then(|()| {
         check_cancel(cancel)?;
-        progress("checking", Some(1.0));
+        progress("checking", 1.0);
         classify(out).ok_or_else(|| {
             Error::ImportFailed(format!("{}: the result is not a model Onyx can load", source_path(source).display()))
         })
@@ -176,6 +180,9 @@ fn source_path(source: &Source) -> &Path {
     }
 }
 
+/// The share of an import that converting or copying takes; checking the result is the rest.
+const CONVERTED: f32 = 0.95;
+
 fn check_cancel(cancel: &AtomicBool) -> Result<(), Error> {
     if cancel.load(Ordering::SeqCst) { Err(Error::Cancelled) } else { Ok(()) }
 }
@@ -185,45 +192,43 @@ fn convert(
     out: &Path,
     options: &ChatOptions,
     cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&str, Option<f32>),
+    progress: &mut dyn FnMut(&str, f32),
 ) -> Result<(), Error> {
     check_cancel(cancel)?;
     let failed = |error: onyx_convert::ConvertError| Error::ImportFailed(error.to_string());
     let mut stage: &'static str = "reading";
+    let mut fraction = 0.0;
     let mut report = |event: Progress| {
-        // The boundary between stages: stop here when asked (see the module docs).
+        // Every report is a point where the converter can stop: see the module docs.
         if cancel.load(Ordering::SeqCst) {
             std::panic::resume_unwind(Box::new(ImportCancelled));
         }
         match event {
-            Progress::Step(step) => {
-                stage = step;
-                progress(step, None);
-            }
-            Progress::Fraction(done) => progress(stage, Some(done * 0.95)),
+            // A new stage starts where the last one left off.
+            Progress::Step(step) => stage = step,
+            Progress::Fraction(done) => fraction = CONVERTED * done.clamp(0.0, 1.0),
         }
+        progress(stage, fraction);
     };
     match source {
         Source::Gguf(path) => convert_gguf_chat(path, out, options, &mut report).map(drop).map_err(failed),
         Source::HfChat(dir) => convert_hf_chat(dir, out, options, &mut report).map(drop).map_err(failed),
-        Source::HfEmbedding(dir) => {
-            progress("embedding graphs", None);
-            onyx_convert::bert::convert_embedding(dir, out, &[Target::Cpu, Target::Npu], Precision::Fp32)
-                .map(drop)
-                .map_err(failed)
-        }
+        Source::HfEmbedding(dir) => onyx_convert::bert::convert_embedding_with_progress(
+            dir,
+            out,
+            &[Target::Cpu, Target::Npu],
+            Precision::Fp32,
+            &mut report,
+        )
+        .map(drop)
+        .map_err(failed),
         Source::Onnx(dir, _) => copy_folder(dir, out, cancel, progress),
     }
 }
 
 /// Copies a model folder (following links: Hugging Face caches link files into blob stores)
 /// into a `.partial-import` sibling, then renames it into place. Hidden entries are skipped.
-fn copy_folder(
-    from: &Path,
-    out: &Path,
-    cancel: &AtomicBool,
-    progress: &mut dyn FnMut(&str, Option<f32>),
-) -> Result<(), Error> {
+fn copy_folder(from: &Path, out: &Path, cancel: &AtomicBool, progress: &mut dyn FnMut(&str, f32)) -> Result<(), Error> {
     let failed = |path: &Path, error: std::io::Error| Error::ImportFailed(format!("{}: {error}", path.display()));
     let mut files = Vec::new();
     list_files(from, Path::new(""), 0, &mut files).map_err(|error| failed(from, error))?;
@@ -233,7 +238,7 @@ fn copy_folder(
     let partial = out.with_file_name(partial_name);
     let _ = std::fs::remove_dir_all(&partial);
     let copied = (|| {
-        progress("copying", Some(0.0));
+        progress("copying", 0.0);
         let mut done = 0u64;
         let mut buffer = vec![0u8; 8 << 20];
         for (relative, _) in &files {
@@ -252,7 +257,7 @@ fn copy_folder(
                 }
                 writer.write_all(&buffer[..n]).map_err(|error| failed(&target, error))?;
                 done += n as u64;
-                progress("copying", Some(0.95 * done as f32 / total as f32));
+                progress("copying", CONVERTED * done as f32 / total as f32);
             }
         }
         std::fs::rename(&partial, out).map_err(|error| failed(out, error))
@@ -311,7 +316,7 @@ impl ImportState {
         ImportState { catalog, running: Arc::new(Mutex::new(None)) }
     }
 
-    /// `model_import_cancel`: stops the running import at its next stage boundary.
+    /// `model_import_cancel`: stops the running import at its next progress report.
     pub fn cancel(&self) -> Result<(), Error> {
         if let Some(flag) = &*self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             flag.store(true, Ordering::SeqCst);
@@ -475,30 +480,41 @@ mod tests {
     }
 
     #[test]
-    fn a_gguf_is_converted_into_a_chat_package_with_its_stages_reported() {
+    fn a_gguf_is_converted_into_a_chat_package_with_a_steadily_rising_fraction() {
         let dir = tempfile::tempdir().expect("temp dir");
         let gguf = tiny_gguf(dir.path());
         let models = dir.path().join("models");
         std::fs::create_dir_all(&models).expect("create");
-        let mut stages = Vec::new();
+        let mut events: Vec<(String, f32)> = Vec::new();
         let result = run_import(
             &Source::Gguf(gguf),
             &models.join("tiny"),
             &small_options(),
             &AtomicBool::new(false),
-            &mut |stage, fraction| {
-                if fraction.is_none() {
-                    stages.push(stage.to_owned());
-                }
-            },
+            &mut |stage, fraction| events.push((stage.to_owned(), fraction)),
         );
         assert_eq!(result.ok(), Some((ModelKind::Chat, vec!["cpu".to_owned(), "npu".to_owned()])));
-        assert_eq!(stages, ["reading", "tokenizer", "cpu graph", "npu graphs"]);
         assert_eq!(entries(&models), ["tiny"]);
+
+        let mut stages: Vec<&str> = events.iter().map(|(stage, _)| stage.as_str()).collect();
+        stages.dedup();
+        assert_eq!(stages, ["reading", "tokenizer", "cpu graph", "npu graphs", "checking"]);
+        let fractions: Vec<f32> = events.iter().map(|&(_, fraction)| fraction).collect();
+        assert_eq!(fractions.first(), Some(&0.0));
+        assert_eq!(fractions.last(), Some(&1.0));
+        assert_eq!(fractions.iter().filter(|&&f| f == 1.0).count(), 1, "1 only at the end: {fractions:?}");
+        for pair in fractions.windows(2) {
+            assert!(pair[0] <= pair[1], "the fraction went back: {fractions:?}");
+            // The largest step is writing the tiny npu weight file, in one piece.
+            assert!(pair[1] - pair[0] < 0.12, "the fraction jumped: {fractions:?}");
+        }
+        // Graph building moves the bar tensor by tensor, not only at stage boundaries.
+        let in_cpu_graph = events.iter().filter(|(stage, _)| stage == "cpu graph").count();
+        assert!(in_cpu_graph >= 10, "{in_cpu_graph} reports while building the cpu graph");
     }
 
     #[test]
-    fn cancelling_between_stages_leaves_nothing_behind() {
+    fn cancelling_inside_a_stage_stops_at_the_next_report_and_leaves_nothing_behind() {
         let dir = tempfile::tempdir().expect("temp dir");
         let gguf = tiny_gguf(dir.path());
         let models = dir.path().join("models");
@@ -508,12 +524,14 @@ mod tests {
         let result =
             run_import(&Source::Gguf(gguf), &models.join("tiny"), &small_options(), &cancel, &mut |stage, _| {
                 stages.push(stage.to_owned());
-                if stage == "cpu graph" {
+                // A few tensors into the cpu graph, well inside the stage.
+                if stages.iter().filter(|s| *s == "cpu graph").count() == 3 {
                     cancel.store(true, Ordering::SeqCst);
                 }
             });
         assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
-        assert!(!stages.contains(&"npu graphs".to_owned()), "{stages:?}");
+        assert_eq!(stages.last().map(String::as_str), Some("cpu graph"), "{stages:?}");
+        assert_eq!(stages.iter().filter(|s| *s == "cpu graph").count(), 3, "no report after the cancel: {stages:?}");
         assert_eq!(entries(&models), Vec::<String>::new(), "no package and no .partial folder");
     }
 
@@ -547,7 +565,7 @@ mod tests {
             },
         );
         assert_eq!(copied.ok(), Some((ModelKind::Chat, Vec::new())));
-        assert_eq!(last, Some(("checking".to_owned(), Some(1.0))));
+        assert_eq!(last, Some(("checking".to_owned(), 1.0)));
         assert_eq!(entries(&models.join("genai")), ["genai_config.json", "model.onnx", "tokenizer.json"]);
     }
 
@@ -573,10 +591,16 @@ mod tests {
 
     #[test]
     fn import_events_are_tagged_and_camel_case() {
-        let event = ImportEvent::Progress { stage: "cpu graph".into(), fraction: Some(0.5) };
+        let event = ImportEvent::Progress { stage: "cpu graph".into(), fraction: 0.5 };
         assert_eq!(
             serde_json::to_value(event).ok(),
             Some(serde_json::json!({"event": "progress", "data": {"stage": "cpu graph", "fraction": 0.5}}))
+        );
+        // The fraction is always a number, also when a stage starts (IPC.md, ui/src/ipc/types.ts).
+        let start = ImportEvent::Progress { stage: "reading".into(), fraction: 0.0 };
+        assert_eq!(
+            serde_json::to_string(&start).ok().as_deref(),
+            Some(r#"{"event":"progress","data":{"stage":"reading","fraction":0.0}}"#)
         );
         let error = ImportEvent::Error(ErrorBody { code: "cancelled".into(), message: "cancelled".into() });
         assert_eq!(

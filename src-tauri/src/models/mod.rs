@@ -383,7 +383,9 @@ impl ModelsState {
     /// Records a failed load: the previous model keeps answering if there is one.
     fn failed(&self, kind: ModelKind, error: &Error) {
         let body = ErrorBody::from(error);
+        let mut still_loaded = None;
         let revision = self.change(kind, |slot| {
+            still_loaded.clone_from(&slot.loaded);
             slot.status.error = Some(body.clone());
             match slot.loaded.clone() {
                 Some(previous) => {
@@ -397,7 +399,7 @@ impl ModelsState {
             }
         });
         eprintln!("onyx-app: {error}");
-        let payload = events::ModelError { model: kind, error: body, revision };
+        let payload = events::ModelError { model: kind, error: body, still_loaded, revision };
         events::emit(&self.inner.app, events::MODEL_ERROR, payload);
     }
 }

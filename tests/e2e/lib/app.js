@@ -11,6 +11,12 @@
 // Every wait is bounded. Processes are started in their own process group and ended by that
 // group's id, on a normal stop, when the test process exits, and on SIGINT/SIGTERM.
 //
+// Tests run as root in CI, and root reads every file whatever its mode. A test about files the
+// user cannot read starts its app with `{ honourFilePermissions: true }`: as root, the drivers and
+// the app then run without the two capabilities that override file modes (CAP_DAC_OVERRIDE and
+// CAP_DAC_READ_SEARCH, dropped from the bounding set by util-linux's setpriv), so a folder with
+// mode 000 is unreadable to the app as it would be to any user.
+//
 // For debugging: ONYX_E2E_APP runs another binary (a wrapper script, say) in place of
 // target/debug/onyx-app, TAURI_DRIVER another tauri-driver, ONYX_E2E_KEEP=1 keeps the temp folders.
 
@@ -156,9 +162,13 @@ export function removeTemp(dir) {
 // --- The app -------------------------------------------------------------------------------------
 
 export class App {
-  /** @param {string} name  names the log file and the temp folder */
-  constructor(name) {
+  /**
+   * @param {string} name  names the log file and the temp folder
+   * @param {{ honourFilePermissions?: boolean }} [options]  see the top of this file
+   */
+  constructor(name, { honourFilePermissions = false } = {}) {
     this.name = name;
+    this.honourFilePermissions = honourFilePermissions;
     this.root = makeTemp(name);
     /** Where the app keeps its files for this test: $XDG_DATA_HOME/<identifier>. */
     this.dataDir = path.join(this.root, "data/dev.onyx.desktop");
@@ -205,11 +215,17 @@ export class App {
     const port = await freePort();
     let nativePort = await freePort();
     while (nativePort === port) nativePort = await freePort();
-    const driver = spawn(
-      TAURI_DRIVER,
-      ["--port", String(port), "--native-port", String(nativePort), "--native-driver", NATIVE_DRIVER],
-      { cwd: REPO, env: this.env(), detached: true, stdio: ["ignore", log, log] },
-    );
+    let command = [TAURI_DRIVER, "--port", String(port), "--native-port", String(nativePort), "--native-driver", NATIVE_DRIVER];
+    if (this.honourFilePermissions && process.getuid?.() === 0) {
+      // setpriv execs the driver in its own place, so the process group stays the driver's.
+      command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", ...command];
+    }
+    const driver = spawn(command[0], command.slice(1), {
+      cwd: REPO,
+      env: this.env(),
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
     fs.closeSync(log);
     const exited = new Promise((resolve) => driver.once("exit", resolve));
     let alive = true;

@@ -7,8 +7,8 @@
 // the CPU EP and look the same. Choosing the ggml device does change what the app reports, but
 // not the badge's face: the ggml plugin takes a graph whole or not at all, and the default chat
 // model's int4 graph uses ops it lacks (MatMulNBits, GroupQueryAttention, ...), so the app tries
-// it, falls back to the CPU EP and says why. The badge still reads "CPU · 100% of nodes"; its
-// details list the ggml attempt and the reason. That is what this test asserts.
+// it, falls back to the CPU EP and says why. The badge reads "CPU · 100% of nodes · fallback";
+// its details list the ggml attempt and the reason. That is what this test asserts.
 
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -60,6 +60,7 @@ appTest(app, "the badge shows where the chat model runs, and opens its details",
   await waitForEmbeddingModel(browser);
   const face = await byTestId(browser, "provider-badge").getProperty("textContent");
   assert.match(face, /^CPU\s*100% of nodes$/, `badge text: ${face}`);
+  assert.equal(await byTestId(browser, "provider-badge").getAttribute("data-fallback"), "false");
   assert.match(shown.label, /runs on the CPU with CPUExecutionProvider, 100% of nodes/, shown.label);
 
   const details = await openDetails(browser);
@@ -111,6 +112,10 @@ appTest(app, "a provider chosen in Settings is applied, shown in the badge's det
   context.diagnostic(`badge during the switch: ${seen.join(" → ")}`);
   await waitForChatModel(browser);
 
+  // The face says a fallback happened; "auto" on this machine had none (no NPU or GPU exists).
+  const face = await badge(browser);
+  assert.match(face.text, /^CPU 100% of nodes fallback$/, `badge text: ${face.text}`);
+  assert.match(face.label, /It fell back from ggml\S* on \S+/, face.label);
   const details = await openDetails(browser);
   // ggml was tried first and refused the graph; the CPU EP runs it, after that fallback.
   assert.match(details, /ggml · \S+.* the EP accepted none of the (\d+) nodes/, details);

@@ -40,25 +40,6 @@ const FILES = {
 };
 const QUERY = "how often should I feed the axolotl";
 
-// Filler notes around them, so the run lasts a moment (about a second) rather than a few
-// milliseconds: the window reads the index status when the folder is added, and an answer read
-// before a run that short ends can reach the window after the run's last progress event and show
-// the run as still going (see the e2e report). The notes are plain and about other things.
-const SUBJECTS = ["kitchen", "garden", "bicycle", "library", "office", "garage", "balcony", "attic"];
-const TASKS = ["cleaning", "repairs", "shopping", "planning", "painting"];
-for (const subject of SUBJECTS) {
-  for (const task of TASKS) {
-    FILES[`notes/${subject}-${task}.md`] =
-      `# ${task} for the ${subject}\n\n` +
-      `This note lists the ${task} planned for the ${subject} this season. Start early in the morning, ` +
-      `keep the tools together, and write down what is left for next weekend.\n\n` +
-      `## Budget\n\nThe ${subject} ${task} should cost less than last year. Compare two shops before buying ` +
-      `anything large, and keep the receipts in the blue folder.\n\n` +
-      `## People\n\nAsk the neighbours whether they can lend a ladder, and tell the family when the ${subject} ` +
-      `will be busy so nobody is surprised.\n`;
-  }
-}
-
 appTest(app, "a folder added in Documents is indexed to 100% and searching it finds the right file first", async (context) => {
   for (const [name, text] of Object.entries(FILES)) {
     fs.mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });

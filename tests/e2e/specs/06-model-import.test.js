@@ -1,5 +1,5 @@
-// Model import: a GGUF file is converted into the app's models folder with progress shown, then
-// offered as a chat model, chosen, and loaded.
+// Model import: a GGUF file is converted into the app's models folder with progress shown (a
+// stage and a percentage that only goes up), then offered as a chat model, chosen, and loaded.
 //
 // The GGUF is the default chat model's source, which setup fetched into models/.sources/ (98 MB,
 // converted in a few seconds): there is no way to write a smaller GGUF from the command line
@@ -14,6 +14,7 @@ import { after } from "node:test";
 import { App, REPO } from "../lib/app.js";
 import {
   appTest,
+  badge,
   byTestId,
   click,
   eventually,
@@ -31,12 +32,20 @@ after(() => app.dispose());
 const SOURCE = path.join(REPO, "models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
 const NAME = "e2e-imported";
 
-/** The import's progress bar now: its stage text, or null when it is not shown. */
+/** The import's progress bar now: its stage text ("cpu graph, 42 %"), or null when it is not shown. */
 function importProgress(browser) {
   return browser.execute(() => document.querySelector('[data-testid="import-progress"]')?.getAttribute("aria-valuetext") ?? null);
 }
 
-appTest(app, "a GGUF file is imported with visible progress, then chosen as the chat model and loaded at the next start", async (context) => {
+/** The percentage the bar shows (aria-valuenow), or null when it is not shown. */
+function importPercent(browser) {
+  return browser.execute(() => {
+    const value = document.querySelector('[data-testid="import-progress"]')?.getAttribute("aria-valuenow");
+    return value === undefined || value === null ? null : Number(value);
+  });
+}
+
+appTest(app, "a GGUF file is imported with visible progress, then chosen as the chat model, loaded, and kept at the next start", async (context) => {
   assert.ok(fs.existsSync(SOURCE), `${SOURCE} is missing: run scripts/setup.sh`);
   const browser = await app.start();
   await waitForChatModel(browser);
@@ -46,12 +55,19 @@ appTest(app, "a GGUF file is imported with visible progress, then chosen as the 
   await fieldByLabel(browser, "Name (optional)").setValue(NAME);
   await click(byTestId(browser, "import-start"));
 
-  // Past reading the file, the conversion stages show in the progress bar.
+  // Past reading the file, the conversion stages show in the progress bar, with a percentage
+  // that only goes up.
+  const percents = [];
   const stage = await eventually(
-    () => importProgress(browser),
-    (text) => text !== null && text !== "reading",
+    async () => {
+      const percent = await importPercent(browser);
+      if (percent !== null && percents.at(-1) !== percent) percents.push(percent);
+      return importProgress(browser);
+    },
+    (text) => text !== null && /^(cpu graph|npu graphs)/i.test(text),
     { timeout: 60_000, interval: 50, message: "the import progress did not show a conversion stage" },
   );
+  assert.match(await visibleText(browser, '[data-testid="import-percent"]'), /^\d{1,3} %$/);
   // The import form is the last card of the panel: scroll the panel to its end.
   await browser.execute(() => {
     const panel = document.querySelector("main.content");
@@ -62,10 +78,23 @@ appTest(app, "a GGUF file is imported with visible progress, then chosen as the 
   assert.ok(stillRunning !== null, "the import ended before the screenshot was taken");
   context.diagnostic(`screenshot taken during "${stage}"; still running at "${stillRunning}" afterwards`);
 
-  const done = await waitForText(browser, ".import-form .callout-good", `Imported ${NAME} as a chat model`, {
-    timeout: 180_000,
-    interval: 250,
-  });
+  // Percentages seen until the end: they rise, and the run ends at 100 % before the bar goes.
+  const done = await eventually(
+    async () => {
+      const percent = await importPercent(browser);
+      if (percent !== null && percents.at(-1) !== percent) percents.push(percent);
+      return visibleText(browser, '[data-testid="import-success"]');
+    },
+    (text) => text !== null && text.includes(`Imported ${NAME} as a chat model`),
+    { timeout: 180_000, interval: 100, message: "the import did not finish" },
+  );
+  context.diagnostic(`percentages seen: ${percents.join(", ")}`);
+  assert.ok(percents.length >= 3, `the percentage hardly moved: ${percents.join(", ")}`);
+  assert.deepEqual(
+    percents,
+    [...percents].sort((a, b) => a - b),
+    `the percentage went back: ${percents.join(", ")}`,
+  );
   assert.match(done, /Choose it above and save to use it/, done);
   assert.equal(await importProgress(browser), null, "the progress bar is still shown after the import");
   const manifest = path.join(app.dataDir, "models", NAME, "onyx-model.json");
@@ -78,11 +107,18 @@ appTest(app, "a GGUF file is imported with visible progress, then chosen as the 
   await chatModel.selectByAttribute("value", NAME);
   await click(byTestId(browser, "settings-save"));
   await waitForText(browser, '[role="status"]', "Saved");
-  // The badge should now show the imported model loading, then ready. It is not asserted here: in
-  // the window, an app_status answer read while the model was loading can arrive after the load's
-  // provider-changed event and leave the badge on "Loading…" for good (seen under load; see the
-  // e2e report). The model's use is checked at the next start instead, which loads the saved
-  // choice before the window asks.
+  // The badge follows the reload live: its details (kept open) show the imported model ready.
+  await click(byTestId(browser, "provider-badge"));
+  const live = await eventually(
+    () => visibleText(browser, '[data-testid="provider-details"]'),
+    (text) => text !== null && new RegExp(`Chat model ${NAME} · Ready`, "i").test(text),
+    { timeout: 60_000, message: "the badge did not show the imported model ready" },
+  );
+  assert.match(live, /CPU · CPUExecutionProvider on .* 100% of nodes/, live);
+  assert.equal((await badge(browser)).state, "ready");
+  await browser.keys("Escape");
+
+  // And it is still the chat model at the next start.
   const restarted = await app.restart();
   await waitForChatModel(restarted);
   await click(byTestId(restarted, "provider-badge"));

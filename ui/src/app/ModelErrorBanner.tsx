@@ -4,8 +4,9 @@ import { ErrorBanner } from "../common/ErrorBanner";
 import type { ModelSlot } from "../provider/providerState";
 
 /**
- * A model that failed to load (`model-error`), shown above every panel until dismissed: the
- * previous model keeps serving, but the user asked for this one and should know it did not come.
+ * A model that failed to load (`model-error`), shown above every panel until dismissed. When a
+ * model loaded before keeps serving, the banner says so: the user asked for another one and
+ * should know it did not come.
  */
 export function ModelErrorBanner({
   chat,
@@ -20,7 +21,7 @@ export function ModelErrorBanner({
   const failures = [
     { role: "chat", slot: chat },
     { role: "embedding", slot: embedding },
-  ].filter(({ slot }) => slot.state === "failed" && slot.error !== null);
+  ].filter(({ slot }) => slot.error !== null);
   return (
     <>
       {failures.map(({ role, slot }) => {
@@ -33,7 +34,11 @@ export function ModelErrorBanner({
           <ErrorBanner
             key={key}
             className="page-banner"
-            title={`The ${role} model ${slot.model === "" ? "" : `“${slot.model}” `}could not be loaded`}
+            title={
+              slot.state === "failed"
+                ? `The ${role} model ${slot.model === "" ? "" : `“${slot.model}” `}could not be loaded`
+                : `The new ${role} model setting could not be loaded; “${slot.model}” keeps answering`
+            }
             error={error}
             onDismiss={() => {
               setDismissed((previous) => [...previous, key]);

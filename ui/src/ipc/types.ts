@@ -182,10 +182,14 @@ export interface ModelEntry {
   variants: string[];
 }
 
-/** What `model_import` streams on its channel. */
+/**
+ * What `model_import` streams on its channel. `fraction` is the share of the whole import done,
+ * `0..=1`: it starts at 0, never goes back, and is 1 only on the last `progress` event (the
+ * `checking` stage), before `done`.
+ */
 export type ImportEvent =
   | { event: "started"; data: { source: string; name: string } }
-  | { event: "progress"; data: { stage: string; fraction: number | null } }
+  | { event: "progress"; data: { stage: string; fraction: number } }
   | { event: "done"; data: { model: ModelEntry } }
   | { event: "error"; data: IpcError };
 
@@ -384,5 +388,7 @@ export interface IndexErrorEvent extends IpcError {
 /** The `model-error` event. */
 export interface ModelErrorEvent extends IpcError {
   model: ModelRole;
+  /** The model loaded before, which keeps answering; null when there is none. */
+  stillLoaded: string | null;
   revision: number;
 }

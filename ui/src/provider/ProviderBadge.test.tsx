@@ -100,6 +100,7 @@ describe("ProviderBadge", () => {
         revision: 5,
         code: "model_load_failed",
         message: "/models/qwen: no tokenizer.json",
+        stillLoaded: null,
       },
     });
     rerender(<ProviderBadge status={failed} />);
@@ -109,6 +110,31 @@ describe("ProviderBadge", () => {
     await user.click(badge);
     expect(screen.getByTestId("provider-details")).toHaveTextContent(
       "/models/qwen: no tokenizer.json",
+    );
+  });
+
+  it("keeps showing the model loaded before when a new load fails, with the failure", () => {
+    const state = stateAfter(
+      { type: "status", status: readyStatus },
+      { type: "loading", event: { model: "chat", name: "qwen2.5-0.5b", revision: 5 } },
+      {
+        type: "failed",
+        event: {
+          model: "chat",
+          revision: 6,
+          code: "model_load_failed",
+          message: "no provider could run qwen for 'npu': no NPU found on this machine",
+          stillLoaded: "smollm2-135m-instruct",
+        },
+      },
+    );
+    expect(state.chat).toMatchObject({ state: "ready", model: "smollm2-135m-instruct" });
+    render(<ProviderBadge status={state} />);
+    const badge = screen.getByTestId("provider-badge");
+    expect(badge).toHaveTextContent("NPU");
+    expect(badge).toHaveAttribute("data-state", "ready");
+    expect(badge).toHaveAccessibleName(
+      /The last load failed, so the model loaded before keeps answering: .*no NPU found/,
     );
   });
 

@@ -69,7 +69,8 @@ export function ProviderBadge({ status }: { status: ProviderState }) {
         }}
       >
         {text.tone === "loading" && <span className="spinner" aria-hidden="true" />}
-        {text.tone === "failed" && <AlertIcon />}
+        {/* Failed, or a failed load beside the model that still answers. */}
+        {status.chat.error !== null && <AlertIcon />}
         <span className="provider-badge-kind">{text.kind}</span>
         {text.detail !== null && <span className="provider-badge-detail">{text.detail}</span>}
         {text.fallback !== null && (

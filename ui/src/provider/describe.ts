@@ -85,7 +85,10 @@ export function describeSlot(slot: ModelSlot, known: boolean): BadgeText {
   const share = formatShare(provider.nodesOnEp, provider.nodesTotal);
   const ep = shortEp(provider.ep);
   const fallback = refusedDevice(provider);
-  const runs = `The chat model runs on the ${kindLabel(provider.deviceKind)} with ${provider.ep}, ${share} of nodes.`;
+  let runs = `The chat model runs on the ${kindLabel(provider.deviceKind)} with ${provider.ep}, ${share} of nodes.`;
+  if (slot.error !== null) {
+    runs = `${runs} The last load failed, so the model loaded before keeps answering: ${slot.error.message}`;
+  }
   return {
     tone: provider.deviceKind,
     kind: kindLabel(provider.deviceKind),

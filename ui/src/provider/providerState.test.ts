@@ -35,6 +35,7 @@ describe("providerReducer", () => {
         model: "chat",
         code: "model_load_failed",
         message: "/m/qwen: no model.onnx",
+        stillLoaded: null,
         revision: 5,
       },
     });

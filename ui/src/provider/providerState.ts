@@ -123,11 +123,13 @@ export function providerReducer(state: ProviderState, action: ProviderAction): P
         switched: null,
       }));
     case "failed":
-      return updateFromEvent(state, action.event.model, action.event.revision, (previous) => ({
-        ...previous,
-        state: "failed",
-        error: { code: action.event.code, message: action.event.message },
-      }));
+      // As in the shell: a failed load leaves the model loaded before in place, still answering.
+      return updateFromEvent(state, action.event.model, action.event.revision, (previous) => {
+        const error = { code: action.event.code, message: action.event.message };
+        return action.event.stillLoaded === null
+          ? { ...previous, state: "failed", provider: null, error }
+          : { ...previous, state: "ready", model: action.event.stillLoaded, error };
+      });
     case "switchedMidReply":
       return update(state, "chat", (previous) => ({
         ...previous,

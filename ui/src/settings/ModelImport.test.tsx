@@ -33,7 +33,7 @@ function fakeImport() {
 const imported = models[1] as ModelEntry;
 
 describe("ModelImport", () => {
-  it("imports a path with progress, then hands the model over", async () => {
+  it("imports with a determinate bar and percentage, then hands the model over", async () => {
     const user = userEvent.setup();
     const run = fakeImport();
     const onImported = vi.fn();
@@ -45,14 +45,25 @@ describe("ModelImport", () => {
     act(() => {
       run.emit({ event: "started", data: { source: "/dl/qwen.gguf", name: "qwen" } });
     });
-    // A stage without a known share is indeterminate: no aria-valuenow.
-    expect(screen.getByTestId("import-progress")).not.toHaveAttribute("aria-valuenow");
+    // Determinate from the start: 0 % until the shell reports more.
+    const bar = screen.getByRole("progressbar", { name: "Importing qwen" });
+    expect(bar).toBe(screen.getByTestId("import-progress"));
+    expect(bar).toHaveAttribute("aria-valuenow", "0");
+    expect(screen.getByTestId("import-percent")).toHaveTextContent("0 %");
     act(() => {
-      run.emit({ event: "progress", data: { stage: "cpu graph", fraction: 0.4 } });
+      run.emit({ event: "progress", data: { stage: "reading", fraction: 0 } });
+      run.emit({ event: "progress", data: { stage: "cpu graph", fraction: 0.424 } });
     });
-    expect(screen.getByTestId("import-progress")).toHaveAttribute("aria-valuenow", "40");
+    expect(bar).toHaveAttribute("aria-valuenow", "42");
+    expect(bar).toHaveAttribute("aria-valuetext", "cpu graph, 42 %");
+    expect(screen.getByTestId("import-percent")).toHaveTextContent("42 %");
     expect(screen.getByText("cpu graph")).toBeInTheDocument();
     expect(screen.getByTestId("import-start")).toBeDisabled();
+    act(() => {
+      run.emit({ event: "progress", data: { stage: "checking", fraction: 1 } });
+    });
+    expect(screen.getByTestId("import-percent")).toHaveTextContent("100 %");
+    expect(bar).toHaveAttribute("aria-valuenow", "100");
 
     await act(async () => {
       run.emit({ event: "done", data: { model: imported } });
@@ -60,7 +71,8 @@ describe("ModelImport", () => {
       await Promise.resolve();
     });
     expect(screen.queryByTestId("import-progress")).not.toBeInTheDocument();
-    expect(screen.getByText(/as a chat model/)).toHaveTextContent(
+    expect(screen.queryByTestId("import-percent")).not.toBeInTheDocument();
+    expect(screen.getByTestId("import-success")).toHaveTextContent(
       "Imported qwen2.5-0.5b as a chat model",
     );
     expect(onImported).toHaveBeenCalledWith(imported);
@@ -82,7 +94,9 @@ describe("ModelImport", () => {
       run.reject({ code: "import_failed", message: "/dl/odd.gguf: unsupported tensor type Q2_K" });
       await Promise.resolve();
     });
-    expect(screen.getByTestId("error-banner")).toHaveTextContent("unsupported tensor type Q2_K");
+    expect(screen.getByTestId("import-error")).toHaveTextContent("unsupported tensor type Q2_K");
+    expect(screen.queryByTestId("import-progress")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("import-success")).not.toBeInTheDocument();
   });
 
   it("cancels, and says so without an error", async () => {
@@ -98,7 +112,10 @@ describe("ModelImport", () => {
       await Promise.resolve();
     });
     expect(screen.queryByTestId("error-banner")).not.toBeInTheDocument();
-    expect(screen.getByText(/cancelled; nothing was added/)).toBeInTheDocument();
+    expect(screen.queryByTestId("import-error")).not.toBeInTheDocument();
+    expect(screen.getByTestId("import-cancelled")).toHaveTextContent(
+      "The import was cancelled; nothing was added.",
+    );
   });
 
   it("fills the path from the file picker, and steps aside without one", async () => {

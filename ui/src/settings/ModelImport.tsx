@@ -4,6 +4,7 @@ import { BrowseButton } from "../common/BrowseButton";
 import { ErrorBanner } from "../common/ErrorBanner";
 import { ProgressBar } from "../common/ProgressBar";
 import type { ModelEntry } from "../ipc";
+import { importPercent, type ImportState } from "./importState";
 import { useModelImport } from "./useModelImport";
 
 /**
@@ -92,26 +93,7 @@ export function ModelImport({ onImported }: { onImported: (model: ModelEntry) =>
         )}
       </div>
 
-      {running && (
-        <div className="import-progress">
-          <p className="small">
-            <span className="strong">{state.stage}</span>
-            {state.fraction !== null && (
-              <span className="muted"> · {Math.round(state.fraction * 100)}%</span>
-            )}
-          </p>
-          <ProgressBar
-            fraction={state.fraction}
-            label={`Importing ${state.name ?? state.source}`}
-            valueText={
-              state.fraction === null
-                ? state.stage
-                : `${state.stage}, ${String(Math.round(state.fraction * 100))}%`
-            }
-            testId="import-progress"
-          />
-        </div>
-      )}
+      {running && <ImportProgress state={state} />}
       <p className="visually-hidden" role="status">
         {state.phase === "done"
           ? `Imported ${state.model.name}.`
@@ -120,21 +102,51 @@ export function ModelImport({ onImported }: { onImported: (model: ModelEntry) =>
             : ""}
       </p>
       {state.phase === "done" && (
-        <p className="callout callout-good">
+        <p className="callout callout-good" data-testid="import-success">
           Imported <span className="strong">{state.model.name}</span> as a {state.model.kind} model.
           Choose it above and save to use it.
         </p>
       )}
       {state.phase === "cancelled" && (
-        <p className="muted">The import was cancelled; nothing was added.</p>
+        <p className="muted" data-testid="import-cancelled">
+          The import was cancelled; nothing was added.
+        </p>
       )}
       {state.phase === "failed" && (
-        <ErrorBanner
-          title="The model could not be imported"
-          error={state.error}
-          onDismiss={reset}
-        />
+        // ErrorBanner carries the app-wide `error-banner` id; this one names the import's.
+        <div data-testid="import-error">
+          <ErrorBanner
+            title="The model could not be imported"
+            error={state.error}
+            onDismiss={reset}
+          />
+        </div>
       )}
     </form>
+  );
+}
+
+/**
+ * The running import: its stage, the share done as a visible percentage, and a determinate bar
+ * whose accessible text says both.
+ */
+function ImportProgress({ state }: { state: Extract<ImportState, { phase: "running" }> }) {
+  const percent = `${String(importPercent(state.fraction))} %`;
+  return (
+    <div className="import-progress">
+      <p className="small">
+        <span className="strong">{state.stage}</span>
+        <span className="muted">
+          {" · "}
+          <span data-testid="import-percent">{percent}</span>
+        </span>
+      </p>
+      <ProgressBar
+        fraction={state.fraction}
+        label={`Importing ${state.name ?? state.source}`}
+        valueText={`${state.stage}, ${percent}`}
+        testId="import-progress"
+      />
+    </div>
   );
 }

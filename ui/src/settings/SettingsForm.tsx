@@ -158,6 +158,7 @@ export function SettingsForm({
           hint="For checking that the NPU really runs the model; a model it cannot run fails instead."
           checked={values.strictNpu}
           problem={problem("strictNpu")}
+          testId="settings-strict-npu"
           onChange={(checked) => {
             set("strictNpu", checked);
           }}

@@ -57,12 +57,14 @@ export function CheckboxField({
   checked,
   problem,
   onChange,
+  testId,
 }: {
   label: string;
   hint?: string;
   checked: boolean;
   problem?: string | undefined;
   onChange: (checked: boolean) => void;
+  testId?: string;
 }) {
   const id = useId();
   return (
@@ -77,6 +79,7 @@ export function CheckboxField({
         <input
           type="checkbox"
           checked={checked}
+          data-testid={testId}
           aria-describedby={hint === undefined ? undefined : `${id}-hint`}
           aria-invalid={problem !== undefined}
           onChange={(event) => {

@@ -9,7 +9,8 @@ export type ImportState =
       source: string;
       name: string | null;
       stage: string;
-      fraction: number | null;
+      /** Share of the whole import done, `0..=1`; never goes back while the import runs. */
+      fraction: number;
       cancelling: boolean;
     }
   | { phase: "done"; model: ModelEntry }
@@ -24,6 +25,19 @@ export type ImportAction =
   | { type: "cancelling" }
   | { type: "reset" };
 
+/**
+ * A fraction as the whole percent shown beside the bar; rounded as the bar's `aria-valuenow` is
+ * (common/ProgressBar), so what is seen and what is heard agree.
+ */
+export function importPercent(fraction: number): number {
+  return Math.round(clampFraction(fraction) * 100);
+}
+
+/** Within `0..=1`; anything that is not a finite number counts as nothing done. */
+function clampFraction(fraction: number): number {
+  return Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+}
+
 export function importReducer(state: ImportState, action: ImportAction): ImportState {
   switch (action.type) {
     case "start":
@@ -32,7 +46,7 @@ export function importReducer(state: ImportState, action: ImportAction): ImportS
         source: action.source,
         name: action.name,
         stage: "Starting",
-        fraction: null,
+        fraction: 0,
         cancelling: false,
       };
     case "cancelling":
@@ -64,8 +78,9 @@ function onEvent(state: ImportState, event: ImportEvent): ImportState {
       return {
         ...state,
         stage: event.data.stage,
-        fraction:
-          event.data.fraction === null ? null : Math.min(1, Math.max(0, event.data.fraction)),
+        // The shell never sends a smaller fraction; keeping the larger one anyway means a bar
+        // that only moves forward, whatever arrives.
+        fraction: Math.max(state.fraction, clampFraction(event.data.fraction)),
       };
     case "done":
       return { phase: "done", model: event.data.model };
