@@ -14,43 +14,18 @@ use std::time::{Duration, Instant};
 
 use onyx_docs::search::{SearchMode, SearchOptions, Searcher};
 use onyx_docs::store::{DocumentContent, DocumentWrite, NewChunk, Store};
+use onyx_docs::testing::{FnEmbedder, Rng};
 use onyx_docs::vectors::quantize;
-use onyx_docs::{EmbedPurpose, Embedder};
-use tokenizers::Tokenizer;
 
 const DIM: usize = 384;
 const WORDS_PER_CHUNK: usize = 40;
 const VOCABULARY: usize = 20_000;
 const CHUNKS_PER_DOCUMENT: usize = 100;
 
-/// SplitMix64: seedable, so every run builds and asks the same.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    fn unit_vector(&mut self) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..DIM).map(|_| (self.unit() - 0.5) as f32).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= norm);
-        v
-    }
-
-    /// A word rank drawn from Zipf's law (s = 1) by inverting the harmonic CDF approximately.
-    fn zipf_word(&mut self) -> usize {
-        let h = (VOCABULARY as f64).ln() + 0.5772;
-        ((self.unit() * h - 0.5772).exp() as usize).min(VOCABULARY - 1)
-    }
+/// A word rank drawn from Zipf's law (s = 1) by inverting the harmonic CDF approximately.
+fn zipf_word(rng: &mut Rng) -> usize {
+    let h = (VOCABULARY as f64).ln() + 0.5772;
+    ((rng.next_f64() * h - 0.5772).exp() as usize).min(VOCABULARY - 1)
 }
 
 fn word(rank: usize) -> String {
@@ -68,37 +43,6 @@ fn word(rank: usize) -> String {
     }
 }
 
-/// Returns a random unit vector for every text: the model is not what is measured.
-struct RandomEmbedder {
-    rng: Rng,
-    tokenizer: Tokenizer,
-}
-
-impl Embedder for RandomEmbedder {
-    fn dim(&self) -> usize {
-        DIM
-    }
-    fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
-    }
-    fn max_tokens(&self) -> usize {
-        256
-    }
-    fn model_id(&self) -> String {
-        "synthetic".into()
-    }
-    fn embed(&mut self, texts: &[&str], _: EmbedPurpose) -> Result<Vec<Vec<f32>>, String> {
-        Ok(texts.iter().map(|_| self.rng.unit_vector()).collect())
-    }
-}
-
-fn word_tokenizer() -> Tokenizer {
-    let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
-        "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
-        "model":{"type":"WordLevel","vocab":{"[UNK]":0},"unk_token":"[UNK]"}}"#;
-    Tokenizer::from_bytes(json.as_bytes()).expect("word tokenizer")
-}
-
 fn build(path: &PathBuf, chunks: usize) -> Store {
     let mut store = Store::open(path).expect("open bench index");
     if store.counts().expect("counts").chunks as usize >= chunks {
@@ -110,14 +54,14 @@ fn build(path: &PathBuf, chunks: usize) -> Store {
     store.check_model("synthetic", DIM).expect("model");
     let root = PathBuf::from("/synthetic");
     let source = store.add_source(&root).expect("source");
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let started = Instant::now();
     for doc in 0..chunks.div_ceil(CHUNKS_PER_DOCUMENT) {
         let new_chunks: Vec<NewChunk> = (0..CHUNKS_PER_DOCUMENT)
             .map(|i| {
-                let text: Vec<String> = (0..WORDS_PER_CHUNK).map(|_| word(rng.zipf_word())).collect();
+                let text: Vec<String> = (0..WORDS_PER_CHUNK).map(|_| word(zipf_word(&mut rng))).collect();
                 let text = text.join(" ");
-                let q = quantize(&rng.unit_vector());
+                let q = quantize(&rng.unit_vector(DIM));
                 NewChunk {
                     byte_range: i * 300..i * 300 + text.len(),
                     lines: (i + 1, i + 1),
@@ -161,14 +105,16 @@ fn main() {
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     println!("index: {} chunks, {:.0} MB on disk", store.counts().expect("counts").chunks, size as f64 / 1e6);
 
-    let mut embedder = RandomEmbedder { rng: Rng(11), tokenizer: word_tokenizer() };
+    // A random unit vector for every text: the model is not what is measured.
+    let mut embedding_rng = Rng::new(11);
+    let mut embedder = FnEmbedder::new("synthetic", DIM, |_| embedding_rng.unit_vector(DIM));
     let mut searcher = Searcher::new();
-    let mut rng = Rng(13);
+    let mut rng = Rng::new(13);
     // No relevance floor: random vectors would otherwise leave nothing to load and snippet.
     let options = SearchOptions { k: 10, min_similarity: -1.0, ..SearchOptions::default() };
     let query = |rng: &mut Rng| {
         // Three words people would type: two common-ish, one rarer.
-        let picks = [rng.zipf_word() % 200, rng.zipf_word() % 2000, rng.zipf_word()];
+        let picks = [zipf_word(rng) % 200, zipf_word(rng) % 2000, zipf_word(rng)];
         picks.map(word).join(" ")
     };
     let started = Instant::now();
@@ -184,7 +130,7 @@ fn main() {
     for (mode, filtered) in cases.into_iter().chain([(SearchMode::Hybrid, true)]) {
         let sources = if filtered { vec![PathBuf::from("/synthetic")] } else { Vec::new() };
         let options = SearchOptions { mode, sources, ..options.clone() };
-        let mut rng = Rng(13);
+        let mut rng = Rng::new(13);
         let mut times = Vec::with_capacity(queries);
         let mut results = 0;
         for _ in 0..queries {

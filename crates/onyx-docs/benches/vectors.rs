@@ -12,42 +12,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use onyx_docs::testing::Rng;
 use onyx_docs::vectors::{self, RowFilter, VectorMatrix};
 
 const DIM: usize = 384;
 const K: usize = 50;
-
-/// SplitMix64: fast and seedable, so every run scans the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn unit(&mut self) -> f32 {
-        ((self.next_u64() >> 40) + 1) as f32 / (1u64 << 24) as f32
-    }
-
-    /// A vector uniform on the unit sphere: normal samples (Box-Muller, two per draw), normalized.
-    fn unit_vector(&mut self, dim: usize) -> Vec<f32> {
-        let mut v = Vec::with_capacity(dim + 1);
-        while v.len() < dim {
-            let radius = (-2.0 * self.unit().ln()).sqrt();
-            let (sin, cos) = (std::f32::consts::TAU * self.unit()).sin_cos();
-            v.extend([radius * cos, radius * sin]);
-        }
-        v.truncate(dim);
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= norm);
-        v
-    }
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -87,7 +56,7 @@ fn main() {
     let n = env_usize("ONYX_BENCH_VECTORS", 1_000_000);
     let query_count = env_usize("ONYX_BENCH_QUERIES", 200);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut rng = Rng(0x5EED);
+    let mut rng = Rng::new(0x5EED);
 
     let start = Instant::now();
     let mut matrix = VectorMatrix::with_capacity(DIM, n);

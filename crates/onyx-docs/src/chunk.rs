@@ -288,31 +288,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::extract::Block;
-
-    /// A word-level tokenizer with BERT-like special tokens, built in memory: one token a word.
-    fn word_tokenizer() -> Tokenizer {
-        let json = serde_json::json!({
-            "version": "1.0",
-            "truncation": null,
-            "padding": null,
-            "added_tokens": [],
-            "normalizer": null,
-            "pre_tokenizer": {"type": "Whitespace"},
-            "post_processor": {
-                "type": "TemplateProcessing",
-                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                           {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-                "pair": [{"Sequence": {"id": "A", "type_id": 0}}],
-                "special_tokens": {
-                    "[CLS]": {"id": "[CLS]", "ids": [1], "tokens": ["[CLS]"]},
-                    "[SEP]": {"id": "[SEP]", "ids": [2], "tokens": ["[SEP]"]}
-                }
-            },
-            "decoder": null,
-            "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2}, "unk_token": "[UNK]"}
-        });
-        Tokenizer::from_bytes(json.to_string().as_bytes()).unwrap()
-    }
+    use crate::testing::word_tokenizer;
 
     fn doc(parts: &[(BlockKind, &str)]) -> Extracted {
         let mut text = String::new();

@@ -23,7 +23,10 @@ pub mod chunk;
 pub mod extract;
 pub mod index;
 pub mod search;
+pub mod sqlite;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod vectors;
 pub mod walk;
 pub mod watch;

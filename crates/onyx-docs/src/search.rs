@@ -565,59 +565,12 @@ mod tests {
     use std::collections::HashSet;
     use std::path::Path;
 
-    use tokenizers::Tokenizer;
-
     use super::*;
     use crate::store::{DocumentContent, DocumentWrite, NewChunk};
+    use crate::testing::{FnEmbedder, Rng};
     use crate::vectors::quantize;
 
     const DIM: usize = 8;
-
-    /// Deterministic pseudo-random numbers in -0.5..0.5 (SplitMix64).
-    fn noise(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *seed;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-
-    fn unit_vector(seed: &mut u64) -> Vec<f32> {
-        let v: Vec<f32> = (0..DIM).map(|_| noise(seed)).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.into_iter().map(|x| x / norm).collect()
-    }
-
-    /// Embeds every query as the same vector: what is tested is which chunks may come back.
-    struct FixedEmbedder {
-        tokenizer: Tokenizer,
-        query: Vec<f32>,
-    }
-
-    impl Embedder for FixedEmbedder {
-        fn dim(&self) -> usize {
-            DIM
-        }
-        fn tokenizer(&self) -> &Tokenizer {
-            &self.tokenizer
-        }
-        fn max_tokens(&self) -> usize {
-            256
-        }
-        fn model_id(&self) -> String {
-            "fixed".into()
-        }
-        fn embed(&mut self, texts: &[&str], _: EmbedPurpose) -> Result<Vec<Vec<f32>>, String> {
-            Ok(texts.iter().map(|_| self.query.clone()).collect())
-        }
-    }
-
-    fn word_tokenizer() -> Tokenizer {
-        let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
-            "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
-            "model":{"type":"WordLevel","vocab":{"[UNK]":0},"unk_token":"[UNK]"}}"#;
-        Tokenizer::from_bytes(json.as_bytes()).unwrap()
-    }
 
     /// An index of three sources whose files are written in turns, so each source's chunks are
     /// spread over the whole matrix; one file of source 1 holds the same bytes as a file of
@@ -637,17 +590,16 @@ mod tests {
             folders.push(folder);
         }
         let words = ["river", "stone", "ember", "cloud", "field"];
-        let mut seed = 42;
+        let mut rng = Rng::new(42);
         let mut owners: HashMap<String, HashSet<usize>> = HashMap::new();
         for file in 0..4 {
             for source in 0..3 {
                 let chunks: Vec<NewChunk> = (0..5)
                     .map(|i| {
-                        let picked: Vec<&str> =
-                            (0..6).map(|_| words[((noise(&mut seed) + 0.5) * 5.0) as usize % 5]).collect();
+                        let picked: Vec<&str> = (0..6).map(|_| words[(rng.next_f32() * 5.0) as usize % 5]).collect();
                         let text = format!("file{source}x{file} part{i} {}", picked.join(" "));
                         owners.entry(text.clone()).or_default().insert(source);
-                        let q = quantize(&unit_vector(&mut seed));
+                        let q = quantize(&rng.unit_vector(DIM));
                         NewChunk {
                             byte_range: i * 100..i * 100 + text.len(),
                             lines: (i + 1, i + 1),
@@ -688,7 +640,9 @@ mod tests {
     fn a_source_filtered_search_equals_the_unfiltered_search_cut_to_those_sources() {
         let dir = tempfile::tempdir().unwrap();
         let (store, folders, owners) = three_sources(dir.path());
-        let mut embedder = FixedEmbedder { tokenizer: word_tokenizer(), query: unit_vector(&mut 7) };
+        // Every query embeds as the same vector: what is tested is which chunks may come back.
+        let query_vector = Rng::new(7).unit_vector(DIM);
+        let mut embedder = FnEmbedder::new("fixed", DIM, |_| query_vector.clone());
         let mut searcher = Searcher::new();
         // k beyond the 60 chunks and no relevance floor: every chunk is a candidate of both lists.
         let everything = SearchOptions { k: 1000, sources: Vec::new(), min_similarity: -1.0, mode: SearchMode::Hybrid };

@@ -12,12 +12,14 @@
 //! - **FTS5 over the chunks table** (external content, kept in sync by triggers) gives BM25
 //!   without storing the text twice.
 //! - **Versioned schema.** `PRAGMA user_version` holds the version; [`MIGRATIONS`] upgrades an
-//!   older file in place, and a file from a newer Onyx is refused rather than damaged.
+//!   older file in place, and a file from a newer Onyx is refused rather than damaged. Opening and
+//!   migrating are shared with the conversation store, in [`crate::sqlite`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::sqlite::{self, MigrateError};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -82,6 +84,10 @@ const MIGRATIONS: &[&str] = &[
     // that occur in a large share of the chunks (see `search::keyword_search`).
     "CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, 'row');",
 ];
+
+// `sqlite::migrate` takes the newest version to be the number of migrations, and errors report
+// that number as supported: keep the constant in step with the list.
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// Errors of the index database. Each names the file or the value at fault.
 #[derive(Debug, thiserror::Error)]
@@ -216,28 +222,7 @@ fn path_text(path: &Path) -> String {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_error = |source| StoreError::Open { path: path.to_path_buf(), source };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // A missing parent would otherwise surface as SQLite's bare "unable to open database file".
-            std::fs::create_dir_all(parent).map_err(|e| {
-                open_error(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!("cannot create {}: {e}", parent.display())),
-                ))
-            })?;
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_error)?;
-        // The app searches while the indexer writes; wait for the other writer instead of failing.
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_error)?;
-        // WAL + NORMAL: a commit survives a process kill; only an OS crash may lose the last few,
-        // which the next run simply redoes.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+        let conn = sqlite::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
         let mut store = Store { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
@@ -249,17 +234,12 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, supported: SCHEMA_VERSION });
-        }
-        for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", from as i64 + 1)?;
-            tx.commit()?;
-        }
-        Ok(())
+        sqlite::migrate(&mut self.conn, MIGRATIONS).map_err(|error| match error {
+            MigrateError::TooNew { found, supported } => {
+                StoreError::TooNew { path: self.path.clone(), found, supported }
+            }
+            MigrateError::Sql(source) => StoreError::Sql(source),
+        })
     }
 
     /// Records the embedding model on first use, and refuses a different one later.

@@ -789,37 +789,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    /// SplitMix64: a fast, seedable generator, enough for test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
-        /// Uniform in [0, 1).
-        fn unit(&mut self) -> f32 {
-            (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-        }
-
-        /// A standard normal sample (Box-Muller), so vectors are uniform on the sphere.
-        fn normal(&mut self) -> f32 {
-            let u = self.unit().max(1e-7);
-            let v = self.unit();
-            (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-        }
-
-        fn unit_vector(&mut self, dim: usize) -> Vec<f32> {
-            let v: Vec<f32> = (0..dim).map(|_| self.normal()).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.into_iter().map(|x| x / norm).collect()
-        }
-    }
+    use crate::testing::Rng;
 
     fn cosine(a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -842,7 +812,7 @@ mod tests {
 
     #[test]
     fn quantize_round_trips_within_half_a_step() {
-        let v = Rng(1).unit_vector(384);
+        let v = Rng::new(1).unit_vector(384);
         let q = quantize(&v);
         assert!(q.values.iter().all(|&x| x != -128));
         assert_eq!(q.values.iter().map(|x| x.unsigned_abs()).max(), Some(127));
@@ -873,7 +843,7 @@ mod tests {
 
     #[test]
     fn int8_scores_are_within_a_hundredth_of_f32_cosine() {
-        let mut rng = Rng(2);
+        let mut rng = Rng::new(2);
         let (matrix, vectors) = random_matrix(&mut rng, 500, 384);
         let mut worst = 0f32;
         for _ in 0..20 {
@@ -893,7 +863,7 @@ mod tests {
 
     #[test]
     fn query_length_does_not_change_scores() {
-        let mut rng = Rng(9);
+        let mut rng = Rng::new(9);
         let (matrix, _) = random_matrix(&mut rng, 200, 64);
         let query = rng.unit_vector(64);
         let expected = matrix.top_k(&query, 10, None).unwrap();
@@ -908,7 +878,7 @@ mod tests {
 
     #[test]
     fn top_10_matches_exact_f32_search() {
-        let mut rng = Rng(3);
+        let mut rng = Rng::new(3);
         let (matrix, vectors) = random_matrix(&mut rng, 20_000, 384);
         for _ in 0..5 {
             let query = rng.unit_vector(384);
@@ -925,7 +895,7 @@ mod tests {
 
     #[test]
     fn every_kernel_computes_identical_dots() {
-        let mut rng = Rng(4);
+        let mut rng = Rng::new(4);
         let kernels = kernels::available();
         assert_eq!(kernels.last().map(|k| k.name), Some("baseline"));
         for dim in [1, 3, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 384, 1000, 4099] {
@@ -958,7 +928,7 @@ mod tests {
 
     #[test]
     fn threads_give_the_same_results_as_one() {
-        let mut rng = Rng(5);
+        let mut rng = Rng::new(5);
         let (mut matrix, _) = random_matrix(&mut rng, 3000, 48);
         // Equal vectors under different ids: ties must break the same way across threads.
         let twin = quantize(&rng.unit_vector(48));
@@ -984,7 +954,7 @@ mod tests {
 
     #[test]
     fn filtered_rows_do_not_count_toward_k() {
-        let mut rng = Rng(6);
+        let mut rng = Rng::new(6);
         let (matrix, vectors) = random_matrix(&mut rng, 1000, 32);
         let query = rng.unit_vector(32);
         let allowed: HashSet<i64> = (0..1000).filter(|id| id % 7 == 0).collect();
@@ -1010,7 +980,7 @@ mod tests {
 
     #[test]
     fn a_filter_from_sorted_ids_equals_the_filter_from_looked_up_ids() {
-        let mut rng = Rng(10);
+        let mut rng = Rng::new(10);
         // Ids with gaps (multiples of 3), so that ids between rows are asked for too.
         let mut matrix = VectorMatrix::new(4);
         for i in 0..1000 {
@@ -1063,7 +1033,7 @@ mod tests {
 
     #[test]
     fn k_larger_than_n_and_empty_matrix() {
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let (matrix, _) = random_matrix(&mut rng, 5, 8);
         let query = rng.unit_vector(8);
         let all = matrix.top_k(&query, usize::MAX, None).unwrap();
@@ -1102,7 +1072,7 @@ mod tests {
 
     #[test]
     fn remove_compacts_and_keeps_ids_findable() {
-        let mut rng = Rng(8);
+        let mut rng = Rng::new(8);
         let (mut matrix, vectors) = random_matrix(&mut rng, 300, 16);
         let before = matrix.memory_bytes();
         let stale = matrix.filter_by(|_| true);

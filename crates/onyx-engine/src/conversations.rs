@@ -11,7 +11,8 @@
 //!   also mean a damaged one can be moved aside ([`quarantine_database`]) without losing the other.
 //!   WAL lets the UI read while a reply is being saved.
 //! - **Versioned schema.** A list of migrations upgrades an older file in place; a file from a newer
-//!   Onyx is refused rather than damaged.
+//!   Onyx is refused rather than damaged. Opening (pragmas, parent folder) and migrating are shared
+//!   with the documents index, in [`onyx_docs::sqlite`].
 //! - **Ids are never reused** (`AUTOINCREMENT`): the UI holds them, and "regenerate" deletes the
 //!   tail of a conversation and appends again, so a reused id could name the wrong message.
 //! - **Metadata stays JSON.** Statistics, provider reports and sources belong to the engine and
@@ -20,9 +21,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, params};
+use onyx_docs::sqlite::{self, MigrateError};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,6 +60,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_conversation ON messages(conversation_id, id);
     ",
 ];
+
+// `sqlite::migrate` takes the newest version to be the number of migrations, and errors report
+// that number as supported: keep the constant in step with the list.
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// Titles taken from the first user message keep about this many characters.
 const TITLE_CHARS: usize = 48;
@@ -303,29 +309,7 @@ impl ConversationStore {
     /// that is not a database is an [`ConversationError::Open`] naming it (see
     /// [`ConversationError::is_corrupt`]).
     pub fn open(path: &Path) -> Result<Self, ConversationError> {
-        let open_error = |source| ConversationError::Open { path: path.to_path_buf(), source };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // A missing parent would otherwise surface as SQLite's bare "unable to open database file".
-            std::fs::create_dir_all(parent).map_err(|e| {
-                open_error(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!("cannot create {}: {e}", parent.display())),
-                ))
-            })?;
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_error)?;
-        // The CLI and the app may both have the file open; wait for the other writer.
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_error)?;
-        // This is the first statement that reads the file, so a garbage file fails here, as Open.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        // WAL + NORMAL: a commit survives a process kill; an OS crash may lose the last message.
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
-        // Off by default in SQLite, and the message cascade depends on it.
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+        let conn = sqlite::open(path).map_err(|source| ConversationError::Open { path: path.to_path_buf(), source })?;
         let mut store = ConversationStore { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
@@ -337,18 +321,12 @@ impl ConversationStore {
     }
 
     fn migrate(&mut self) -> Result<(), ConversationError> {
-        let path = self.path.clone();
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |row| row.get(0)).at(&path)?;
-        if version > SCHEMA_VERSION {
-            return Err(ConversationError::TooNew { path, found: version, supported: SCHEMA_VERSION });
-        }
-        for (from, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-            let tx = self.conn.transaction().at(&path)?;
-            tx.execute_batch(sql).at(&path)?;
-            tx.pragma_update(None, "user_version", from as i64 + 1).at(&path)?;
-            tx.commit().at(&path)?;
-        }
-        Ok(())
+        sqlite::migrate(&mut self.conn, MIGRATIONS).map_err(|error| match error {
+            MigrateError::TooNew { found, supported } => {
+                ConversationError::TooNew { path: self.path.clone(), found, supported }
+            }
+            MigrateError::Sql(source) => ConversationError::Sql { path: self.path.clone(), source },
+        })
     }
 
     /// Starts a conversation. An empty title is allowed here: the first user message will supply
