@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "documents_cancel",
     "documents_search",
     "documents_preview",
+    "documents_open",
+    "open_link",
 ];
 
 fn main() {

@@ -179,3 +179,17 @@ pub async fn documents_preview(
 ) -> Result<Preview, Error> {
     documents.on_worker("preview", move |documents| documents.preview(&path, lines)).await
 }
+
+/// Opens an indexed file in the system's default app for it.
+#[tauri::command]
+pub async fn documents_open(documents: DocumentsHandle<'_>, path: String) -> Result<(), Error> {
+    documents.on_worker("opening a file", move |documents| documents.open_file(&path)).await
+}
+
+// --- The world outside ---
+
+/// Opens an http(s) link from a reply in the user's browser.
+#[tauri::command]
+pub async fn open_link(url: String) -> Result<(), Error> {
+    crate::external::open_link(&url)
+}

@@ -416,6 +416,19 @@ impl DocumentsState {
         Ok(Preview { path, text, first_line })
     }
 
+    /// `documents_open` (blocking: call it on a worker). Only files in the index: the window
+    /// cannot make the app open just any path.
+    pub fn open_file(&self, path: &str) -> Result<(), Error> {
+        let path = absolute(path)?;
+        let indexed = self
+            .with_store(|store| store.document_chunks(&path, (1, 1)).map_err(|e| Error::Documents(e.to_string())))?
+            .is_some();
+        if !indexed {
+            return Err(Error::NotFound(format!("{} is not in the index", path.display())));
+        }
+        crate::external::open_file(&path)
+    }
+
     /// Starts a run over `sources` on a worker, or queues them (see [`Trigger`]).
     fn start(&self, sources: Vec<PathBuf>, trigger: Trigger) -> Result<(), Error> {
         let engine = self.inner.models.ready(ModelKind::Embedding)?;

@@ -58,6 +58,9 @@ pub enum Error {
     /// The conversations database or the settings file failed.
     #[error("{0}")]
     Storage(String),
+    /// The system could not open a link or a file; the message names it.
+    #[error("{0}")]
+    OpenFailed(String),
     /// A background task panicked or was dropped before finishing.
     #[error("the {task} stopped unexpectedly: {source}")]
     Worker {
@@ -85,6 +88,7 @@ impl Error {
             Error::Documents(_) => "documents",
             Error::ImportFailed(_) => "import_failed",
             Error::Storage(_) => "storage",
+            Error::OpenFailed(_) => "open_failed",
             Error::Worker { .. } => "worker_failed",
         }
     }

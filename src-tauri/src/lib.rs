@@ -20,6 +20,7 @@ mod doctor;
 mod documents;
 mod error;
 mod events;
+mod external;
 mod models;
 mod settings;
 mod status;
@@ -76,6 +77,9 @@ pub fn run() -> tauri::Result<()> {
             commands::documents_cancel,
             commands::documents_search,
             commands::documents_preview,
+            commands::documents_open,
+            // the world outside
+            commands::open_link,
         ])
         .run(tauri::generate_context!())
 }

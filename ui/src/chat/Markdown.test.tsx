@@ -1,6 +1,11 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 
+import { CommandError } from "../ipc";
+import { openLink } from "../ipc/external";
 import { Markdown } from "./Markdown";
+
+vi.mock("../ipc/external");
 
 /** Every attribute of every element, for asserting that none carries script. */
 function allAttributes(root: HTMLElement): { name: string; value: string }[] {
@@ -65,10 +70,48 @@ describe("Markdown (model output is never code)", () => {
     expect(container).toHaveTextContent("print(");
   });
 
-  it("does not navigate the window when a link is clicked", () => {
+  it("does not navigate the window when a link is clicked, but opens it in the browser", async () => {
+    vi.mocked(openLink).mockResolvedValue();
     render(<Markdown text="[docs](https://example.com)" />);
+    const link = screen.getByRole("link", { name: "docs" });
+    expect(link).toHaveAttribute("title", "Open in your browser: https://example.com");
     const click = new MouseEvent("click", { bubbles: true, cancelable: true });
-    screen.getByRole("link", { name: "docs" }).dispatchEvent(click);
+    link.dispatchEvent(click);
     expect(click.defaultPrevented).toBe(true);
+    expect(openLink).toHaveBeenCalledWith("https://example.com");
+    await waitFor(() => {
+      expect(link).toHaveAttribute("title", "Opened in your browser: https://example.com");
+    });
+  });
+
+  it("copies a link the system cannot open, and says why", async () => {
+    vi.mocked(openLink).mockRejectedValue(
+      new CommandError({
+        code: "open_failed",
+        message: "cannot open https://example.com/ in a browser: no xdg-open",
+      }),
+    );
+    const user = userEvent.setup();
+    render(<Markdown text="[docs](https://example.com)" />);
+    const link = screen.getByRole("link", { name: "docs" });
+    await user.click(link);
+    await waitFor(() => {
+      expect(link.getAttribute("title")).toMatch(
+        /^Could not open it: cannot open https:\/\/example.com\/ in a browser: no xdg-open; link copied$/,
+      );
+    });
+    await expect(navigator.clipboard.readText()).resolves.toBe("https://example.com");
+  });
+
+  it("never hands a non-web link to the shell", async () => {
+    const user = userEvent.setup();
+    render(<Markdown text="[mail](mailto:ada@example.com)" />);
+    await user.click(screen.getByRole("link", { name: "mail" }));
+    expect(openLink).not.toHaveBeenCalled();
+    await waitFor(() => {
+      expect(screen.getByRole("link", { name: "mail" }).getAttribute("title")).toMatch(
+        /^Not a web link/,
+      );
+    });
   });
 });

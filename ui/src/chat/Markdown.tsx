@@ -4,6 +4,7 @@ import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
 
 import { copyText } from "../common/clipboard";
+import { openLink, toCommandError } from "../ipc";
 import { CopyButton } from "../common/CopyButton";
 import { remarkHtmlAsText, safeUrl, textOf, type HastNode } from "./markdownPlugins";
 
@@ -12,23 +13,44 @@ const REMARK_PLUGINS: Options["remarkPlugins"] = [remarkGfm, remarkHtmlAsText];
 // token and often guesses wrong; labelled blocks are highlighted.
 const REHYPE_PLUGINS: Options["rehypePlugins"] = [[rehypeHighlight, { detect: false }]];
 
+/** Web links go to the user's browser; the shell checks them again (IPC.md, `open_link`). */
+function isWebLink(href: string): boolean {
+  return /^https?:\/\//i.test(href);
+}
+
 /**
- * The app's webview must never navigate away (there is no back button), so a link is not
- * followed: clicking it copies the address for the user's own browser.
+ * The app's webview must never navigate away (there is no back button), so a link is never
+ * followed in place: a web link opens in the user's browser, and anything else (or a web link
+ * the system cannot open) is copied for the user to use as they see fit.
  */
 function SafeLink({ href, children }: { href?: string | undefined; children?: ReactNode }) {
-  const [copied, setCopied] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
   if (href === undefined || href === "") {
     return <span className="md-link-disabled">{children}</span>;
   }
+  const web = isWebLink(href);
+  const copy = async (why: string) => {
+    setNote((await copyText(href)) ? `${why}; link copied` : why);
+  };
   return (
     <a
       href={href}
-      title={copied ? "Link copied" : `Copy link: ${href}`}
+      title={note ?? (web ? `Open in your browser: ${href}` : `Copy link: ${href}`)}
       rel="noopener noreferrer"
       onClick={(event) => {
         event.preventDefault();
-        void copyText(href).then(setCopied);
+        if (!web) {
+          void copy("Not a web link");
+          return;
+        }
+        openLink(href).then(
+          () => {
+            setNote(`Opened in your browser: ${href}`);
+          },
+          (raw: unknown) => {
+            void copy(`Could not open it: ${toCommandError(raw).message}`);
+          },
+        );
       }}
     >
       {children}

@@ -7,6 +7,7 @@ import {
   addDocuments,
   cancelIndexing,
   documentsStatus,
+  openDocument,
   previewDocument,
   removeDocuments,
   searchDocuments,
@@ -235,5 +236,29 @@ describe("DocumentsPanel", () => {
     await user.keyboard("{Escape}");
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     expect(result).toHaveFocus();
+  });
+
+  it("opens the previewed file in its app, and shows why when it cannot", async () => {
+    const user = userEvent.setup();
+    vi.mocked(searchDocuments).mockResolvedValue({ results: [searchResult], queryTruncated: false });
+    vi.mocked(previewDocument).mockResolvedValue({
+      path: searchResult.path,
+      text: "## Borrowing",
+      firstLine: 12,
+    });
+    vi.mocked(openDocument)
+      .mockResolvedValueOnce()
+      .mockRejectedValueOnce({ code: "open_failed", message: `cannot open ${searchResult.path}` });
+    render(<Harness />);
+    await user.type(screen.getByTestId("documents-search"), "borrowing");
+    await user.click(await screen.findByTestId("search-result"));
+    const dialog = await screen.findByRole("dialog", { name: "rust.md" });
+    await user.click(within(dialog).getByTestId("preview-open-file"));
+    expect(openDocument).toHaveBeenCalledWith(searchResult.path);
+    expect(within(dialog).queryByTestId("error-banner")).not.toBeInTheDocument();
+    await user.click(within(dialog).getByTestId("preview-open-file"));
+    expect(await within(dialog).findByTestId("error-banner")).toHaveTextContent(
+      `cannot open ${searchResult.path}`,
+    );
   });
 });

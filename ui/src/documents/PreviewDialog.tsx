@@ -3,7 +3,13 @@ import { useEffect, useRef, useState } from "react";
 import { ErrorBanner } from "../common/ErrorBanner";
 import { fileName } from "../common/format";
 import { Modal } from "../common/Modal";
-import { previewDocument, toCommandError, type CommandError, type Preview } from "../ipc";
+import {
+  openDocument,
+  previewDocument,
+  toCommandError,
+  type CommandError,
+  type Preview,
+} from "../ipc";
 
 /** What to preview: a file and the lines of the chunk (a search result or a cited source). */
 export interface PreviewTarget {
@@ -19,6 +25,7 @@ export interface PreviewTarget {
 export function PreviewDialog({ target, onClose }: { target: PreviewTarget; onClose: () => void }) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [error, setError] = useState<CommandError | null>(null);
+  const [openError, setOpenError] = useState<CommandError | null>(null);
   const firstMarked = useRef<HTMLLIElement>(null);
   const [start, end] = target.lines;
 
@@ -47,10 +54,34 @@ export function PreviewDialog({ target, onClose }: { target: PreviewTarget; onCl
 
   return (
     <Modal title={fileName(target.path)} onClose={onClose} wide>
-      <p className="mono small muted selectable">
-        {target.path} · lines {start}–{end}
-        {target.heading !== "" && ` · ${target.heading}`}
-      </p>
+      <div className="preview-header">
+        <p className="mono small muted selectable">
+          {target.path} · lines {start}–{end}
+          {target.heading !== "" && ` · ${target.heading}`}
+        </p>
+        <button
+          type="button"
+          className="button button-secondary"
+          data-testid="preview-open-file"
+          onClick={() => {
+            setOpenError(null);
+            openDocument(target.path).catch((raw: unknown) => {
+              setOpenError(toCommandError(raw));
+            });
+          }}
+        >
+          Open file
+        </button>
+      </div>
+      {openError !== null && (
+        <ErrorBanner
+          title="The file could not be opened"
+          error={openError}
+          onDismiss={() => {
+            setOpenError(null);
+          }}
+        />
+      )}
       {error !== null && <ErrorBanner title="The passage could not be shown" error={error} />}
       {preview === null && error === null && <p className="muted">Loading…</p>}
       {preview !== null && (

@@ -30,6 +30,14 @@ export function searchDocuments(query: string, k: number): Promise<SearchRespons
   return call<SearchResponse>("documents_search", { query, k });
 }
 
+/**
+ * Opens an indexed file in the system's default app for it (`documents_open`); `not_found` for a
+ * file not in the index, `open_failed` when nothing can open it.
+ */
+export function openDocument(path: string): Promise<void> {
+  return call<undefined>("documents_open", { path });
+}
+
 /** A chunk's lines with context, read from the index as text (`documents_preview`). */
 export function previewDocument(path: string, lines: [number, number]): Promise<Preview> {
   return call<Preview>("documents_preview", { path, lines });

@@ -18,6 +18,7 @@ export {
   addDocuments,
   cancelIndexing,
   documentsStatus,
+  openDocument,
   previewDocument,
   removeDocuments,
   searchDocuments,
@@ -32,4 +33,5 @@ export {
   type Unsubscribe,
 } from "./events";
 export { pickFile, pickFolder } from "./dialog";
+export { openLink } from "./external";
 export type * from "./types";

@@ -16,12 +16,14 @@ import {
   addDocuments,
   cancelIndexing,
   documentsStatus,
+  openDocument,
   previewDocument,
   removeDocuments,
   searchDocuments,
 } from "./documents";
 import { CommandError } from "./errors";
 import { onIndexProgress, onProviderChanged } from "./events";
+import { openLink } from "./external";
 import { cancelModelImport, importModel, listModels } from "./models";
 import { getSettings, saveSettings } from "./settings";
 import type { ChatSend, Settings } from "./types";
@@ -68,6 +70,8 @@ describe("command wrappers", () => {
       () => previewDocument("/docs/a.md", [3, 9]),
       { path: "/docs/a.md", lines: [3, 9] },
     ],
+    ["documents_open", () => openDocument("/docs/a.md"), { path: "/docs/a.md" }],
+    ["open_link", () => openLink("https://onnxruntime.ai"), { url: "https://onnxruntime.ai" }],
   ] as const)("%s", async (command, run, args) => {
     await run();
     expect(lastCall()).toEqual([command, args]);
