@@ -424,7 +424,7 @@ fn process_item(
             return Ok(true);
         }
         Err(error) => {
-            write_skip(store, source_id, &path, size, mtime_ns, format!("unreadable: {error}"))?;
+            write_skip(store, source_id, &path, size, mtime_ns, crate::walk::unreadable(&error))?;
             report.skipped += 1;
             return Ok(true);
         }

@@ -144,7 +144,7 @@ pub fn walk(root: &Path, options: &WalkOptions, mut visit: impl FnMut(WalkItem) 
                     Ok(metadata) => classify(entry.path(), &metadata, options),
                     Err(error) => WalkItem::Skipped {
                         path: entry.path().to_path_buf(),
-                        reason: format!("unreadable: {}", describe(&error)),
+                        reason: describe(&error),
                         size: 0,
                         mtime_ns: 0,
                     },
@@ -181,11 +181,18 @@ fn describe(error: &ignore::Error) -> String {
         ignore::Error::Loop { ancestor, .. } => {
             format!("symlink loop: it leads back to {}", ancestor.display())
         }
-        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-            "unreadable: permission denied".to_owned()
-        }
         ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+        ignore::Error::Io(io) => unreadable(io),
         other => format!("unreadable: {other}"),
+    }
+}
+
+/// The skip reason for a file or folder that could not be read, worded the same wherever the
+/// failure was met (walking, or reading the file later), so the app groups them as one.
+pub(crate) fn unreadable(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::PermissionDenied => "unreadable: permission denied".to_owned(),
+        _ => format!("unreadable: {error}"),
     }
 }
 
