@@ -335,6 +335,13 @@ impl ModelsState {
                     let seconds = started.elapsed().as_secs_f64();
                     let (what, place) = (kind.as_str(), provider.summary());
                     eprintln!("onyx-app: {what} model '{name}' ready on {place} ({seconds:.1} s)");
+                    if kind == ModelKind::Chat
+                        && let Some(steps) = injected_decode_failure()
+                    {
+                        eprintln!("onyx-app: {FAULT_VARIABLE}={steps}: the chat model will fail after {steps} steps");
+                        // Only `NotLoaded` can fail here, and the model was loaded just above.
+                        let _ = engine.with_chat_model(|model| model.inject_failure_after(Some(steps)));
+                    }
                     let revision = self.change(kind, |slot| {
                         slot.status.state = LoadState::Ready;
                         slot.status.model = name.clone();
@@ -401,6 +408,23 @@ impl ModelsState {
         eprintln!("onyx-app: {error}");
         let payload = events::ModelError { model: kind, error: body, still_loaded, revision };
         events::emit(&self.inner.app, events::MODEL_ERROR, payload);
+    }
+}
+
+/// Fault injection for the end-to-end tests: with `ONYX_FAULT_DECODE_FAILURE_AFTER=N` set, every
+/// chat model loaded fails on its (N+1)-th decoder step, as a crashing NPU driver would, so the
+/// mid-reply fallback to the CPU and the badge following it can be checked on machines without
+/// an NPU. Unset (always, outside tests) it does nothing.
+const FAULT_VARIABLE: &str = "ONYX_FAULT_DECODE_FAILURE_AFTER";
+
+fn injected_decode_failure() -> Option<usize> {
+    let value = std::env::var(FAULT_VARIABLE).ok()?;
+    match value.trim().parse() {
+        Ok(steps) => Some(steps),
+        Err(_) => {
+            eprintln!("onyx-app: {FAULT_VARIABLE}={value:?} is not a step count; ignored");
+            None
+        }
     }
 }
 

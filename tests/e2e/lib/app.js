@@ -164,11 +164,13 @@ export function removeTemp(dir) {
 export class App {
   /**
    * @param {string} name  names the log file and the temp folder
-   * @param {{ honourFilePermissions?: boolean }} [options]  see the top of this file
+   * @param {{ honourFilePermissions?: boolean, env?: Record<string, string> }} [options]
+   *   `honourFilePermissions`: see the top of this file; `env`: more variables for the app
    */
-  constructor(name, { honourFilePermissions = false } = {}) {
+  constructor(name, { honourFilePermissions = false, env = {} } = {}) {
     this.name = name;
     this.honourFilePermissions = honourFilePermissions;
+    this.extraEnv = env;
     this.root = makeTemp(name);
     /** Where the app keeps its files for this test: $XDG_DATA_HOME/<identifier>. */
     this.dataDir = path.join(this.root, "data/dev.onyx.desktop");
@@ -201,6 +203,7 @@ export class App {
       ONYX_MODELS: path.join(REPO, "models"),
       // No accessibility bus under Xvfb: without this GTK waits for one and warns.
       NO_AT_BRIDGE: "1",
+      ...this.extraEnv,
     };
   }
 

@@ -40,7 +40,7 @@ describe("ProviderBadge", () => {
     expect(badge).toHaveAttribute("data-fallback", "true");
     expect(screen.getByTestId("provider-badge-fallback")).toHaveTextContent("fallback");
     expect(badge).toHaveAccessibleName(
-      /It fell back from CUDAExecutionProvider on NVIDIA RTX 4070: CUDA driver 535 is older than 550/,
+      /It fell back: CUDAExecutionProvider on NVIDIA RTX 4070 could not run it \(CUDA driver 535 is older than 550\)\./,
     );
   });
 
@@ -138,7 +138,8 @@ describe("ProviderBadge", () => {
     );
   });
 
-  it("follows a fallback reported mid-reply", () => {
+  it("follows a fallback reported mid-reply", async () => {
+    const user = userEvent.setup();
     const switched = providerReducer(withChat(npuProvider), {
       type: "switchedMidReply",
       change: {
@@ -147,9 +148,33 @@ describe("ProviderBadge", () => {
         reason: "NPU device lost",
       },
     });
-    render(<ProviderBadge status={switched} />);
+    const { rerender } = render(<ProviderBadge status={switched} />);
     const badge = screen.getByTestId("provider-badge");
     expect(badge).toHaveTextContent("CPU");
+    expect(badge).toHaveTextContent(/^CPU100% of nodesfallback$/);
     expect(badge).toHaveAccessibleName(/fell back to CPUExecutionProvider: NPU device lost/);
+
+    // The reply ends and the shell sends the CPU session it moved to: still marked as a fallback.
+    const cpuAsked = { ...cpuFallbackProvider, tried: [] };
+    const moved = providerReducer(switched, {
+      type: "changed",
+      event: { model: "chat", provider: cpuAsked, reason: "NPU device lost", revision: 9 },
+    });
+    rerender(<ProviderBadge status={moved} />);
+    expect(badge).toHaveAttribute("data-fallback", "true");
+    expect(badge).toHaveAccessibleName(/It fell back after a failure during a reply: NPU device lost\./);
+    await user.click(badge);
+    expect(screen.getByTestId("provider-details")).toHaveTextContent(
+      "Moved here after a failure during a reply: NPU device lost",
+    );
+    await user.click(badge);
+
+    // A new load (reason null) clears it.
+    const reloaded = providerReducer(moved, {
+      type: "changed",
+      event: { model: "chat", provider: cpuAsked, reason: null, revision: 10 },
+    });
+    rerender(<ProviderBadge status={reloaded} />);
+    expect(badge).toHaveAttribute("data-fallback", "false");
   });
 });

@@ -70,9 +70,13 @@ function SlotDetails({
         </p>
       )}
       {slot.reason !== null && slot.switched === null && (
-        <p className="muted small">{slot.reason}</p>
+        <p className="callout callout-warn small">
+          Moved here after a failure during a reply: {slot.reason}
+        </p>
       )}
-      {!compact && provider !== null && <Attempts tried={provider.tried} active={provider.ep} />}
+      {!compact && provider !== null && slot.reason === null && (
+        <Attempts tried={provider.tried} active={provider.ep} />
+      )}
     </section>
   );
 }

@@ -22,12 +22,32 @@ export interface BadgeText {
 }
 
 /**
- * The first real device that was tried and refused, as "EP on device: reason". Attempts without a
- * device ("no NPU found on this machine") are not fallbacks: there was nothing to fall back from.
+ * The first real device that was tried and refused, as a sentence. Attempts without a device
+ * ("no NPU found on this machine") are not fallbacks: there was nothing to fall back from.
  */
 export function refusedDevice(provider: ActiveProvider): string | null {
   const refused = provider.tried.find((attempt) => attempt.device !== "-");
-  return refused === undefined ? null : `${refused.ep} on ${refused.device}: ${refused.reason}`;
+  return refused === undefined
+    ? null
+    : `It fell back: ${refused.ep} on ${refused.device} could not run it (${refused.reason}).`;
+}
+
+/** The share in an engine summary (`...: 120/120 nodes (100%)`), formatted as the badge does. */
+function shareInSummary(summary: string): string | null {
+  const match = /(\d+)\/(\d+) nodes/.exec(summary);
+  return match?.[1] === undefined || match[2] === undefined
+    ? null
+    : formatShare(Number(match[1]), Number(match[2]));
+}
+
+/** The badge's small text: the EP and the share, without repeating what the kind says. */
+function faceDetail(ep: string, kind: ActiveProvider["deviceKind"] | null, share: string | null): string {
+  // ORT's own CPU EP shortens to "CPU", which the kind already says.
+  const sameAsKind = kind !== null && ep === kindLabel(kind);
+  if (share === null) {
+    return ep;
+  }
+  return sameAsKind ? `${share} of nodes` : `${ep} · ${share}`;
 }
 
 /** The badge for the chat model. */
@@ -67,7 +87,7 @@ export function describeSlot(slot: ModelSlot, known: boolean): BadgeText {
     return {
       tone: kind ?? "cpu",
       kind: kind === null ? "Switched" : kindLabel(kind),
-      detail: shortEp(ep),
+      detail: faceDetail(shortEp(ep), kind, shareInSummary(slot.switched.to)),
       sentence: `The chat model fell back to ${ep}: ${slot.switched.reason}`,
       fallback: `${slot.switched.from}: ${slot.switched.reason}`,
     };
@@ -84,7 +104,12 @@ export function describeSlot(slot: ModelSlot, known: boolean): BadgeText {
   }
   const share = formatShare(provider.nodesOnEp, provider.nodesTotal);
   const ep = shortEp(provider.ep);
-  const fallback = refusedDevice(provider);
+  const detail = faceDetail(ep, provider.deviceKind, share);
+  // A move during a reply (`provider-changed` with a reason) is a fallback too, though the CPU
+  // session it moved to was asked for directly and lists no refused device.
+  const fallback =
+    refusedDevice(provider) ??
+    (slot.reason === null ? null : `It fell back after a failure during a reply: ${slot.reason}.`);
   let runs = `The chat model runs on the ${kindLabel(provider.deviceKind)} with ${provider.ep}, ${share} of nodes.`;
   if (slot.error !== null) {
     runs = `${runs} The last load failed, so the model loaded before keeps answering: ${slot.error.message}`;
@@ -92,9 +117,8 @@ export function describeSlot(slot: ModelSlot, known: boolean): BadgeText {
   return {
     tone: provider.deviceKind,
     kind: kindLabel(provider.deviceKind),
-    // ORT's own CPU EP shortens to "CPU", which the kind already says.
-    detail: ep === kindLabel(provider.deviceKind) ? `${share} of nodes` : `${ep} · ${share}`,
-    sentence: fallback === null ? runs : `${runs} It fell back from ${fallback}`,
+    detail,
+    sentence: fallback === null ? runs : `${runs} ${fallback}`,
     fallback,
   };
 }
