@@ -95,11 +95,28 @@ appTest(app, "a message streams its reply token by token, then shows the reply's
   assert.match(stats, /CPU/, `the stats name the provider: ${stats}`);
 
   // The conversation is listed in the sidebar under a title taken from the question.
-  const listed = await browser.$$(".conversation-open").map((item) => item.getText());
+  const listed = await browser.$$('[data-testid="conversation-open"]').map((item) => item.getText());
   assert.equal(listed.length, 1, `conversations: ${JSON.stringify(listed)}`);
   assert.ok(QUESTION.startsWith(listed[0].replace(/…$/, "")), `title ${listed[0]}`);
 
   await screenshot(browser, "chat-streamed-reply");
+
+  // The dark theme applies at once, to the whole window.
+  await openView(browser, "settings");
+  await fieldByLabel(browser, "Theme").selectByAttribute("value", "dark");
+  await click(byTestId(browser, "settings-save"));
+  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await openView(browser, "chat");
+  const theme = await browser.execute(() => ({
+    attribute: document.documentElement.dataset.theme ?? null,
+    background: getComputedStyle(document.body).backgroundColor,
+  }));
+  assert.equal(theme.attribute, "dark", JSON.stringify(theme));
+  // Opaque (rgb, not a transparent rgba), and dark.
+  assert.match(theme.background, /^rgb\(/, theme.background);
+  const [r, g, b] = (theme.background.match(/\d+/g) ?? []).map(Number);
+  assert.ok(r + g + b < 150, `the window is not dark: ${theme.background}`);
+  await screenshot(browser, "chat-dark-theme");
 });
 
 appTest(app, "a chat model path that does not exist is reported, the app keeps running and the conversation stays", async () => {
@@ -129,7 +146,7 @@ appTest(app, "a chat model path that does not exist is reported, the app keeps r
   assert.match(bannerText, /model_load_failed/, bannerText);
 
   // The conversation is still there, with its messages.
-  const item = browser.$(".conversation-open");
+  const item = byTestId(browser, "conversation-open");
   await item.waitForExist({ timeout: 10_000, timeoutMsg: "the conversation list is empty" });
   await click(item);
   await waitForText(browser, '[data-testid="message-assistant"]', "");

@@ -36,11 +36,16 @@ export function ReplyStats({
   );
 }
 
-/** "NPU · OpenVINO (Intel NPU)", or the engine's summary when only that was stored. */
+/**
+ * "NPU · OpenVINO (Intel NPU)", "CPU (AMD Ryzen)" for ORT's own CPU EP (whose short name would
+ * only repeat the kind), or the engine's summary when only that was stored.
+ */
 export function describeReplyProvider(provider: ReplyProvider): string {
   if (provider.kind === "summary") {
     return provider.text;
   }
   const { deviceKind, ep, deviceName } = provider.provider;
-  return `${kindLabel(deviceKind)} · ${shortEp(ep)} (${deviceName})`;
+  const kind = kindLabel(deviceKind);
+  const short = shortEp(ep);
+  return short === kind ? `${kind} (${deviceName})` : `${kind} · ${short} (${deviceName})`;
 }
