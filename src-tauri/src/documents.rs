@@ -175,6 +175,34 @@ pub fn open_index(path: &Path) -> (Result<Store, String>, Option<String>) {
     }
 }
 
+/// Lines `from..=to` of the file itself, when that is what was indexed: a text format indexed
+/// verbatim (text, Markdown, reST, code), UTF-8, and still holding every chunk at its place. The
+/// file shows what the chunks leave out (headings, blank lines), so the context reads as the
+/// file does. Anything else (a changed file, HTML or PDF, whose lines are in extracted text) is
+/// `None`, and the preview is stitched from the index.
+fn lines_from_file(
+    path: &Path,
+    chunks: &[StoredChunk],
+    (from, to): (usize, usize),
+    max_bytes: u64,
+) -> Option<(String, usize)> {
+    use onyx_docs::extract::{Format, format_for};
+    if !matches!(format_for(path)?, Format::Text | Format::Markdown | Format::Rst | Format::Code { .. }) {
+        return None;
+    }
+    // The size limit of indexing applies here too; a file grown past it is not what was indexed.
+    if std::fs::metadata(path).ok()?.len() > max_bytes {
+        return None;
+    }
+    let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+    let unchanged = chunks.iter().all(|chunk| text.get(chunk.byte_range.clone()) == Some(chunk.text.as_str()));
+    if chunks.is_empty() || !unchanged {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().skip(from - 1).take(to + 1 - from).collect();
+    Some((lines.join("\n"), from))
+}
+
 /// Rebuilds the indexed text of lines `from..=to` from the chunks that cover them, in text
 /// order. Chunks may overlap (the overlap is taken once); between two chunks lies only the
 /// whitespace the chunker trimmed, which is restored as the line breaks it held. Returns the
@@ -412,7 +440,9 @@ impl DocumentsState {
         let chunks = self
             .with_store(|store| store.document_chunks(&path, (from, to)).map_err(|e| Error::Documents(e.to_string())))?
             .ok_or_else(|| Error::NotFound(format!("{} is not in the index", path.display())))?;
-        let (text, first_line) = stitch(&chunks, from, to);
+        let max_bytes = u64::from(self.inner.settings.current().documents.max_file_mb) * 1024 * 1024;
+        let (text, first_line) =
+            lines_from_file(&path, &chunks, (from, to), max_bytes).unwrap_or_else(|| stitch(&chunks, from, to));
         Ok(Preview { path, text, first_line })
     }
 
@@ -563,6 +593,35 @@ mod tests {
 
     fn chunk(start: usize, lines: (usize, usize), text: &str) -> StoredChunk {
         StoredChunk { byte_range: start..start + text.len(), lines, text: text.into() }
+    }
+
+    #[test]
+    fn previews_read_an_unchanged_text_file_itself_with_its_headings() {
+        const MB: u64 = 1024 * 1024;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("care.md");
+        let text = "# Care\n\nKeep it cold.\n\n## Feeding\n\nWorms twice a week.\nNo more.\n";
+        std::fs::write(&path, text).expect("write");
+        let at = |needle: &str| text.find(needle).expect("in the text");
+        let chunks =
+            [chunk(at("Keep"), (3, 3), "Keep it cold."), chunk(at("Worms"), (7, 8), "Worms twice a week.\nNo more.")];
+        assert_eq!(
+            lines_from_file(&path, &chunks, (4, 8), MB),
+            Some(("\n## Feeding\n\nWorms twice a week.\nNo more.".to_owned(), 4))
+        );
+        // Past the end, the file simply ends.
+        assert_eq!(lines_from_file(&path, &chunks, (7, 20), MB), Some(("Worms twice a week.\nNo more.".to_owned(), 7)));
+
+        // Changed since it was indexed: the index's own text is shown instead.
+        std::fs::write(&path, text.replace("cold", "cool")).expect("write");
+        assert_eq!(lines_from_file(&path, &chunks, (1, 8), MB), None);
+        // Nor is a file over the size limit.
+        std::fs::write(&path, text).expect("write");
+        assert!(lines_from_file(&path, &chunks, (1, 8), MB).is_some());
+        assert_eq!(lines_from_file(&path, &chunks, (1, 8), 10), None);
+        // Formats whose lines are in extracted text, and files gone, are not read.
+        assert_eq!(lines_from_file(&dir.path().join("page.html"), &chunks, (1, 8), MB), None);
+        assert_eq!(lines_from_file(&dir.path().join("gone.md"), &chunks, (1, 8), MB), None);
     }
 
     #[test]

@@ -12,11 +12,13 @@ import {
   byTestId,
   click,
   eventually,
+  fieldByLabel,
   openView,
   screenshot,
   visibleText,
   waitForChatModel,
   waitForEmbeddingModel,
+  waitForText,
 } from "../lib/ui.js";
 
 const app = new App("documents");
@@ -40,7 +42,7 @@ const FILES = {
 };
 const QUERY = "how often should I feed the axolotl";
 
-appTest(app, "a folder added in Documents is indexed to 100% and searching it finds the right file first", async (context) => {
+appTest(app, "a folder added in Documents is indexed to 100%, searching it finds the right file first, and a chat with my documents cites it", async (context) => {
   for (const [name, text] of Object.entries(FILES)) {
     fs.mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
     fs.writeFileSync(path.join(folder, name), text);
@@ -103,4 +105,36 @@ appTest(app, "a folder added in Documents is indexed to 100% and searching it fi
   assert.match(first, /axolotl/i, first);
 
   await screenshot(browser, "documents-search");
+
+  // "Use my documents" in chat: the reply lists the passages it drew on, the right file first,
+  // and a source opens its passage. (What the small model writes is not asserted: the sources
+  // are the retrieval's, and they are what this checks.)
+  // Greedy and short: the same reply every run, and no time spent on a long one.
+  await openView(browser, "settings");
+  await fieldByLabel(browser, "Temperature").setValue("0");
+  await fieldByLabel(browser, "Max tokens").setValue("96");
+  await click(byTestId(browser, "settings-save"));
+  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await openView(browser, "chat");
+  // The switch's input is drawn by its label (the track); the user clicks that.
+  await click(browser.$('//label[.//*[@data-testid="use-documents"]]'));
+  assert.equal(await byTestId(browser, "use-documents").isSelected(), true, "the switch did not turn on");
+  await byTestId(browser, "composer-input").setValue(QUERY);
+  await click(byTestId(browser, "send-button"));
+  await byTestId(browser, "reply-stats").waitForExist({ timeout: 90_000, timeoutMsg: "the reply did not finish" });
+  const sources = await browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="reply-sources"] .source-button')].map((button) => button.textContent),
+  );
+  context.diagnostic(`sources: ${sources.join(" | ")}`);
+  assert.ok(sources.length > 0, "the reply lists no sources");
+  assert.match(sources[0], /^\[1\]axolotl-care\.md/, sources[0]);
+  await click(browser.$('[data-testid="reply-sources"] .source-button'));
+  const dialog = browser.$('[role="dialog"]');
+  await dialog.waitForDisplayed({ timeout: 10_000, timeoutMsg: "the source did not open its passage" });
+  await waitForText(browser, '[role="dialog"]', "bloodworms");
+  // The passage is shown in its place in the file, with the heading above it.
+  const passage = await visibleText(browser, '[role="dialog"] ol[aria-label="Passage"]');
+  assert.match(passage, /## Feeding.*Feed each axolotl bloodworms/, passage);
+  await screenshot(browser, "chat-with-sources");
+  await browser.keys("Escape");
 });

@@ -75,6 +75,7 @@ export function Composer({
           <input
             type="checkbox"
             role="switch"
+            data-testid="use-documents"
             checked={useDocuments}
             onChange={(event) => {
               onUseDocumentsChange(event.target.checked);

@@ -13,7 +13,7 @@ export function SourceList({
     return null;
   }
   return (
-    <div className="sources">
+    <div className="sources" data-testid="reply-sources">
       <h3 className="subheading">Sources</h3>
       <ol className="source-list" aria-label="Sources">
         {[...sources]
