@@ -31,6 +31,8 @@ after(() => app.dispose());
 
 const SOURCE = path.join(REPO, "models/.sources/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
 const NAME = "e2e-imported";
+const EMBEDDING_SOURCE = path.join(REPO, "models/.sources/all-minilm-l6-v2");
+const EMBEDDING_NAME = "e2e-minilm";
 
 /** The import's progress bar now: its stage text ("cpu graph, 42 %"), or null when it is not shown. */
 function importProgress(browser) {
@@ -126,4 +128,48 @@ appTest(app, "a GGUF file is imported with visible progress, then chosen as the 
   const details = await visibleText(restarted, '[data-testid="provider-details"]');
   assert.match(details, new RegExp(`Chat model ${NAME} · Ready`, "i"), details);
   assert.match(details, /CPU · CPUExecutionProvider on .* 100% of nodes/, details);
+});
+
+appTest(app, "a file that is not a model is refused with its name, and a safetensors folder imports as an embedding model", async () => {
+  const browser = app.browser ?? (await app.start());
+  await waitForChatModel(browser);
+  await openView(browser, "settings");
+
+  // Not a model: a text file named like one. The error names it, and nothing is added.
+  const fake = path.join(app.root, "notes.gguf");
+  fs.writeFileSync(fake, "These are my notes, not a model.\n");
+  await byTestId(browser, "import-path").setValue(fake);
+  await fieldByLabel(browser, "Name (optional)").clearValue();
+  await click(byTestId(browser, "import-start"));
+  const refused = await waitForText(browser, '[data-testid="import-error"]', fake, { timeout: 30_000 });
+  assert.match(refused, /import_failed/, refused);
+  await byTestId(browser, "import-error").execute((node) => node.scrollIntoView({ block: "end" }));
+  await screenshot(browser, "model-import-refused");
+  assert.deepEqual(
+    fs.readdirSync(path.join(app.dataDir, "models")).sort(),
+    [NAME],
+    "a failed import left something in the models folder",
+  );
+
+  // The embedding model's own source: a Hugging Face folder with safetensors.
+  await byTestId(browser, "import-path").setValue(EMBEDDING_SOURCE);
+  await fieldByLabel(browser, "Name (optional)").setValue(EMBEDDING_NAME);
+  await click(byTestId(browser, "import-start"));
+  const done = await waitForText(browser, '[data-testid="import-success"]', `Imported ${EMBEDDING_NAME} as an embedding model`, {
+    timeout: 180_000,
+    interval: 250,
+  });
+  assert.match(done, /embedding model/, done);
+  const embeddingModel = await fieldByLabel(browser, "Embedding model");
+  await embeddingModel.selectByAttribute("value", EMBEDDING_NAME);
+  await click(byTestId(browser, "settings-save"));
+  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await click(byTestId(browser, "provider-badge"));
+  const details = await eventually(
+    () => visibleText(browser, '[data-testid="provider-details"]'),
+    (text) => text !== null && new RegExp(`Embedding model ${EMBEDDING_NAME} · Ready`, "i").test(text),
+    { timeout: 60_000, message: "the imported embedding model did not load" },
+  );
+  assert.match(details, new RegExp(`Chat model ${NAME} · Ready`, "i"), details);
+  await browser.keys("Escape");
 });

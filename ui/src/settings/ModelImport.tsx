@@ -103,7 +103,8 @@ export function ModelImport({ onImported }: { onImported: (model: ModelEntry) =>
       </p>
       {state.phase === "done" && (
         <p className="callout callout-good" data-testid="import-success">
-          Imported <span className="strong">{state.model.name}</span> as a {state.model.kind} model.
+          Imported <span className="strong">{state.model.name}</span> as{" "}
+          {state.model.kind === "embedding" ? "an embedding" : "a chat"} model.
           Choose it above and save to use it.
         </p>
       )}
