@@ -440,7 +440,7 @@ impl DocumentsState {
         let chunks = self
             .with_store(|store| store.document_chunks(&path, (from, to)).map_err(|e| Error::Documents(e.to_string())))?
             .ok_or_else(|| Error::NotFound(format!("{} is not in the index", path.display())))?;
-        let max_bytes = u64::from(self.inner.settings.current().documents.max_file_mb) * 1024 * 1024;
+        let max_bytes = self.inner.settings.current().documents.max_file_bytes();
         let (text, first_line) =
             lines_from_file(&path, &chunks, (from, to), max_bytes).unwrap_or_else(|| stitch(&chunks, from, to));
         Ok(Preview { path, text, first_line })
@@ -450,9 +450,7 @@ impl DocumentsState {
     /// cannot make the app open just any path.
     pub fn open_file(&self, path: &str) -> Result<(), Error> {
         let path = absolute(path)?;
-        let indexed = self
-            .with_store(|store| store.document_chunks(&path, (1, 1)).map_err(|e| Error::Documents(e.to_string())))?
-            .is_some();
+        let indexed = self.with_store(|store| store.is_indexed(&path).map_err(|e| Error::Documents(e.to_string())))?;
         if !indexed {
             return Err(Error::NotFound(format!("{} is not in the index", path.display())));
         }
@@ -531,8 +529,8 @@ impl DocumentsState {
     fn index_one(&self, engine: &Engine, source: &Path, cancel: &CancelToken) -> Result<(), Error> {
         let mut store = Store::open(&self.inner.db_path).map_err(|e| Error::Documents(e.to_string()))?;
         let mut embedder = EngineEmbedder::new(engine, cancel).map_err(Error::from_engine)?;
-        let max_file_mb = u64::from(self.inner.settings.current().documents.max_file_mb);
-        let options = IndexOptions { walk: WalkOptions { max_file_bytes: max_file_mb * 1024 * 1024 } };
+        let max_file_bytes = self.inner.settings.current().documents.max_file_bytes();
+        let options = IndexOptions { walk: WalkOptions { max_file_bytes } };
         let mut on_progress = |progress: &Progress| {
             let seq = {
                 let mut runs = lock(&self.inner.runs);

@@ -141,8 +141,8 @@ describe("App", () => {
     expect(screen.getByTestId("provider-badge")).toHaveTextContent("CPU");
   });
 
-  it("shows a model that failed to load as a banner, with the way to the settings", async () => {
-    const user = userEvent.setup();
+  /** Opens the app, then fails loading qwen2.5-0.5b as the chat model, `stillLoaded` answering. */
+  async function failChatLoad(stillLoaded: string | null) {
     render(<App />);
     await waitFor(() => {
       expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
@@ -154,9 +154,14 @@ describe("App", () => {
         revision: 6,
         code: "model_load_failed",
         message: "/models/qwen2.5-0.5b: no model.onnx",
-        stillLoaded: null,
+        stillLoaded,
       });
     });
+  }
+
+  it("shows a model that failed to load as a banner, with the way to the settings", async () => {
+    const user = userEvent.setup();
+    await failChatLoad(null);
     const banner = screen.getByTestId("error-banner");
     expect(banner).toHaveTextContent("The chat model “qwen2.5-0.5b” could not be loaded");
     expect(banner).toHaveTextContent("/models/qwen2.5-0.5b: no model.onnx");
@@ -170,20 +175,7 @@ describe("App", () => {
   });
 
   it("says which model keeps answering when a new one fails to load", async () => {
-    render(<App />);
-    await waitFor(() => {
-      expect(screen.getByTestId("provider-badge")).toHaveTextContent("NPU");
-    });
-    act(() => {
-      handlers.modelLoading?.({ model: "chat", name: "qwen2.5-0.5b", revision: 5 });
-      handlers.modelError?.({
-        model: "chat",
-        revision: 6,
-        code: "model_load_failed",
-        message: "/models/qwen2.5-0.5b: no model.onnx",
-        stillLoaded: "smollm2-135m-instruct",
-      });
-    });
+    await failChatLoad("smollm2-135m-instruct");
     const banner = screen.getByTestId("error-banner");
     expect(banner).toHaveTextContent(
       "The new chat model setting could not be loaded; “smollm2-135m-instruct” keeps answering",

@@ -494,10 +494,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The chunks of the indexed file at `path` that overlap `lines` (1-based, inclusive), in
-    /// text order: what the app shows around a search result. `None` when the index holds no text
-    /// for that path (never added, skipped, or removed).
-    pub fn document_chunks(&self, path: &Path, lines: (usize, usize)) -> Result<Option<Vec<StoredChunk>>, StoreError> {
+    /// Whether the index holds text for the file at `path` (added, and not skipped or removed).
+    pub fn is_indexed(&self, path: &Path) -> Result<bool, StoreError> {
+        Ok(self.indexed_content(path)?.is_some())
+    }
+
+    /// The content of the indexed file at `path`.
+    fn indexed_content(&self, path: &Path) -> Result<Option<i64>, StoreError> {
         let content: Option<Option<i64>> = self
             .conn
             .query_row(
@@ -506,7 +509,14 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let Some(Some(content_id)) = content else {
+        Ok(content.flatten())
+    }
+
+    /// The chunks of the indexed file at `path` that overlap `lines` (1-based, inclusive), in
+    /// text order: what the app shows around a search result. `None` when the index holds no text
+    /// for that path (never added, skipped, or removed).
+    pub fn document_chunks(&self, path: &Path, lines: (usize, usize)) -> Result<Option<Vec<StoredChunk>>, StoreError> {
+        let Some(content_id) = self.indexed_content(path)? else {
             return Ok(None);
         };
         let mut stmt = self.conn.prepare(
@@ -621,6 +631,8 @@ mod tests {
         assert_eq!((found[1].byte_range.clone(), found[1].lines), (9..13, (4, 4)));
         assert_eq!(store.document_chunks(&path, (7, 9)).unwrap(), Some(Vec::new()));
         assert_eq!(store.document_chunks(&dir.path().join("other.txt"), (1, 1)).unwrap(), None);
+        assert!(store.is_indexed(&path).unwrap());
+        assert!(!store.is_indexed(&dir.path().join("other.txt")).unwrap());
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub struct DocumentSettings {
     pub max_file_mb: u32,
 }
 
+impl DocumentSettings {
+    /// [`DocumentSettings::max_file_mb`] in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        u64::from(self.max_file_mb) * 1024 * 1024
+    }
+}
+
 impl Default for DocumentSettings {
     fn default() -> Self {
         Self {

@@ -179,6 +179,12 @@ export async function waitInPage(browser, script, args, { timeout = 10_000, inte
   }
 }
 
+/** Saves the settings form and waits for the panel to say so. */
+export async function saveSettings(browser) {
+  await click(byTestId(browser, "settings-save"));
+  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+}
+
 /** Waits until an element matching `selector` contains `text`; returns its text. */
 export function waitForText(browser, selector, text, options) {
   return waitInPage(

@@ -16,6 +16,7 @@ import {
   click,
   fieldByLabel,
   openView,
+  saveSettings,
   screenshot,
   waitForChatModel,
   waitForText,
@@ -50,8 +51,7 @@ appTest(app, "a message streams its reply token by token, then shows the reply's
 
   await openView(browser, "settings");
   await fieldByLabel(browser, "Temperature").setValue("0");
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[role="status"]', "Saved");
+  await saveSettings(browser);
   await openView(browser, "chat");
 
   await byTestId(browser, "composer-input").setValue(QUESTION);
@@ -104,8 +104,7 @@ appTest(app, "a message streams its reply token by token, then shows the reply's
   // The dark theme applies at once, to the whole window.
   await openView(browser, "settings");
   await fieldByLabel(browser, "Theme").selectByAttribute("value", "dark");
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await saveSettings(browser);
   await openView(browser, "chat");
   const theme = await browser.execute(() => ({
     attribute: document.documentElement.dataset.theme ?? null,

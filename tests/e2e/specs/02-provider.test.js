@@ -23,6 +23,7 @@ import {
   click,
   fieldByLabel,
   openView,
+  saveSettings,
   screenshot,
   waitForChatModel,
   visibleText,
@@ -47,11 +48,6 @@ async function providerOptions(browser) {
   const select = await byTestId(browser, "settings-provider");
   await select.waitForExist({ timeout: 10_000 });
   return browser.execute((element) => [...element.options].map((option) => option.value), select);
-}
-
-async function save(browser) {
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[role="status"]', "Saved");
 }
 
 appTest(app, "the badge shows where the chat model runs, and opens its details", async () => {
@@ -88,7 +84,7 @@ appTest(app, "a provider chosen in Settings is applied, shown in the badge's det
 
   // The plugin folder applies at the next start, and the window says so.
   await fieldByLabel(browser, PLUGIN_FIELD).setValue(GGML_DIR);
-  await save(browser);
+  await saveSettings(browser);
   await waitForText(browser, 'ul[aria-label="Notices"]', "takes effect when Onyx is restarted");
 
   browser = await app.restart();
@@ -98,7 +94,7 @@ appTest(app, "a provider chosen in Settings is applied, shown in the badge's det
   assert.ok(ggml !== undefined, "the ggml device is offered after the restart");
 
   await byTestId(browser, "settings-provider").selectByAttribute("value", ggml);
-  await save(browser);
+  await saveSettings(browser);
   // The chat model reloads on the chosen device: the badge shows it loading, then the result.
   const seen = [];
   const deadline = Date.now() + 60_000;

@@ -14,6 +14,7 @@ import {
   eventually,
   fieldByLabel,
   openView,
+  saveSettings,
   screenshot,
   visibleText,
   waitForChatModel,
@@ -113,8 +114,7 @@ appTest(app, "a folder added in Documents is indexed to 100%, searching it finds
   await openView(browser, "settings");
   await fieldByLabel(browser, "Temperature").setValue("0");
   await fieldByLabel(browser, "Max tokens").setValue("96");
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await saveSettings(browser);
   await openView(browser, "chat");
   // The switch's input is drawn by its label (the track); the user clicks that.
   await click(browser.$('//label[.//*[@data-testid="use-documents"]]'));

@@ -20,6 +20,7 @@ import {
   eventually,
   fieldByLabel,
   openView,
+  saveSettings,
   screenshot,
   visibleText,
   waitForChatModel,
@@ -107,8 +108,7 @@ appTest(app, "a GGUF file is imported with visible progress, then chosen as the 
   const offered = await browser.execute((select) => [...select.options].map((option) => option.text), chatModel);
   assert.ok(offered.includes(`${NAME} (imported)`), `chat models offered: ${offered.join(", ")}`);
   await chatModel.selectByAttribute("value", NAME);
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[role="status"]', "Saved");
+  await saveSettings(browser);
   // The badge follows the reload live: its details (kept open) show the imported model ready.
   await click(byTestId(browser, "provider-badge"));
   const live = await eventually(
@@ -162,8 +162,7 @@ appTest(app, "a file that is not a model is refused with its name, and a safeten
   assert.match(done, /embedding model/, done);
   const embeddingModel = await fieldByLabel(browser, "Embedding model");
   await embeddingModel.selectByAttribute("value", EMBEDDING_NAME);
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await saveSettings(browser);
   await click(byTestId(browser, "provider-badge"));
   const details = await eventually(
     () => visibleText(browser, '[data-testid="provider-details"]'),

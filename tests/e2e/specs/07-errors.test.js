@@ -16,6 +16,7 @@ import {
   click,
   eventually,
   openView,
+  saveSettings,
   screenshot,
   visibleText,
   waitForChatModel,
@@ -135,8 +136,7 @@ appTest(app, "a provider that cannot load the models shows why, keeps the conver
   await openView(browser, "settings");
   await byTestId(browser, "settings-provider").selectByAttribute("value", "npu");
   await click(byTestId(browser, "settings-strict-npu"));
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
+  await saveSettings(browser);
   const live = browser.$('//*[@data-testid="error-banner"][contains(., "could not be loaded")]');
   await live.waitForDisplayed({ timeout: 60_000, timeoutMsg: "no banner about the chat model after the switch" });
   const liveText = await live.getText();

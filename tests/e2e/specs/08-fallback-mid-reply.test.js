@@ -22,10 +22,10 @@ import {
   click,
   fieldByLabel,
   openView,
+  saveSettings,
   screenshot,
   visibleText,
   waitForChatModel,
-  waitForText,
 } from "../lib/ui.js";
 
 // The prefill and five tokens on the plugin, then the failure.
@@ -48,11 +48,6 @@ function convertNpuPackage() {
   assert.equal(result.status, 0, `onyx convert failed: ${result.stderr || result.error?.message}`);
 }
 
-async function save(browser) {
-  await click(byTestId(browser, "settings-save"));
-  await waitForText(browser, '[data-testid="settings-save-status"]', "Saved");
-}
-
 appTest(app, "a provider failing mid-reply moves the reply to the CPU, and the badge follows while it streams", async (context) => {
   assert.ok(fs.existsSync(SOURCE), `${SOURCE} is missing: run scripts/setup.sh`);
   fs.mkdirSync(app.dataDir, { recursive: true });
@@ -65,7 +60,7 @@ appTest(app, "a provider failing mid-reply moves the reply to the CPU, and the b
   await fieldByLabel(browser, "Execution provider plugin folder").setValue(GGML_DIR);
   await fieldByLabel(browser, "Temperature").setValue("0");
   await fieldByLabel(browser, "Max tokens").setValue("24");
-  await save(browser);
+  await saveSettings(browser);
   browser = await app.restart();
   await waitForChatModel(browser);
 
@@ -79,7 +74,7 @@ appTest(app, "a provider failing mid-reply moves the reply to the CPU, and the b
   );
   assert.ok(ggml !== undefined, "the ggml device is not offered");
   await provider.selectByAttribute("value", ggml);
-  await save(browser);
+  await saveSettings(browser);
   await browser.waitUntil(async () => /ggml/.test((await badge(browser)).text), {
     timeout: 120_000,
     interval: 200,
