@@ -141,7 +141,11 @@ pub fn parse_new(value: Value) -> Result<Settings, Error> {
 
 /// Where ONNX Runtime is loaded from, as the settings say.
 pub fn runtime_config(settings: &Settings) -> RuntimeConfig {
-    RuntimeConfig { library_path: settings.runtime_library.clone(), plugin_dir: settings.plugin_dir.clone() }
+    RuntimeConfig {
+        library_path: settings.runtime_library.clone(),
+        plugin_dir: settings.plugin_dir.clone(),
+        npu_stand_in: None,
+    }
 }
 
 impl SettingsState {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use onyx_runtime::doctor::{self, DoctorReport, RuntimeStatus};
-use onyx_runtime::{DeviceInfo, PluginState, Runtime, RuntimeConfig};
+use onyx_runtime::{DeviceInfo, PluginState, ProviderChoice, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
 #[command(name = "onyx", version, about = "Private, local AI: chat and document search on your NPU, GPU or CPU")]
@@ -67,6 +67,10 @@ enum Command {
         /// or to the CPU EP.
         #[arg(long)]
         strict: bool,
+        /// The chat model whose placement to report (every graph it runs): a folder or a name
+        /// under models/; the default chat model when not given.
+        #[arg(long, short = 'm')]
+        model: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -219,9 +223,17 @@ fn main() -> ExitCode {
     // Before anything can print, `--help` and clap's errors included.
     restore_default_sigpipe();
     let cli = Cli::parse();
-    let config = RuntimeConfig { library_path: cli.runtime.clone(), plugin_dir: cli.plugin_dir.clone() };
+    let config = RuntimeConfig {
+        library_path: cli.runtime.clone(),
+        plugin_dir: cli.plugin_dir.clone(),
+        // Test hook (as the app's ONYX_FAULT_* variables): an EP whose devices count as NPUs, so
+        // the NPU paths run for real on a machine without one.
+        npu_stand_in: std::env::var("ONYX_NPU_STAND_IN").ok().filter(|name| !name.is_empty()),
+    };
     let result = match cli.command {
-        Command::Doctor { provider, strict, json } => run_doctor(&config, &provider, strict, json),
+        Command::Doctor { provider, strict, model, json } => {
+            run_doctor(&config, &provider, strict, model.as_deref(), json)
+        }
         Command::Devices { json } => run_devices(&config, json),
         Command::Convert { input, output, target, quant } => {
             convert::run_convert(&input, &output, &target, quant).map(|()| ExitCode::SUCCESS)
@@ -335,13 +347,62 @@ fn run_devices(config: &RuntimeConfig, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_doctor(config: &RuntimeConfig, provider: &str, strict: bool, json: bool) -> anyhow::Result<ExitCode> {
+/// Where the chat model runs, for `onyx doctor`: every graph it runs, or why it cannot load.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatModelCheck {
+    /// The model folder.
+    path: Option<PathBuf>,
+    /// Where it runs, with each graph's placement.
+    provider: Option<onyx_runtime::ActiveProvider>,
+    /// Why it could not be found or loaded.
+    error: Option<String>,
+}
+
+/// The runtime's report plus the chat model's placement.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FullDoctorReport<'a> {
+    #[serde(flatten)]
+    runtime: &'a DoctorReport,
+    chat_model: Option<ChatModelCheck>,
+}
+
+/// Loads the chat model on `provider` and reports where each of its graphs runs.
+fn check_chat_model(config: &RuntimeConfig, provider: &str, strict: bool, model: Option<&str>) -> ChatModelCheck {
+    let path = match chat::resolve_model(model, chat::DEFAULT_CHAT_MODEL) {
+        Ok(path) => path,
+        Err(error) => return ChatModelCheck { path: None, provider: None, error: Some(format!("{error:#}")) },
+    };
+    let loaded = onyx_engine::Engine::new(config)
+        .and_then(|engine| engine.load_chat(&path, &ProviderChoice::parse(provider), strict));
+    match loaded {
+        Ok(active) => ChatModelCheck { path: Some(path), provider: Some(active), error: None },
+        Err(error) => ChatModelCheck { path: Some(path), provider: None, error: Some(error.to_string()) },
+    }
+}
+
+fn run_doctor(
+    config: &RuntimeConfig,
+    provider: &str,
+    strict: bool,
+    model: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let probe = onyx_convert::probe::probe_model();
     let report = doctor::run_with_strictness(config, provider, strict, Some(&probe));
+    // Only where the probe found a provider: otherwise the chat model cannot load either, and
+    // the report already says why.
+    let probe_ran = report.provider.as_ref().is_some_and(|check| check.active.is_some());
+    let chat_model = probe_ran.then(|| check_chat_model(config, provider, strict, model));
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).context("serializing the report")?);
+        let full = FullDoctorReport { runtime: &report, chat_model };
+        println!("{}", serde_json::to_string_pretty(&full).context("serializing the report")?);
     } else {
         print_report(&report);
+        if let Some(check) = &chat_model {
+            print_chat_model(check);
+        }
     }
     // The report is always printed; the exit code (and one `error:` line on stderr, for
     // scripts) says whether a model can run at all.
@@ -358,6 +419,26 @@ fn run_doctor(config: &RuntimeConfig, provider: &str, strict: bool, json: bool) 
             Ok(ExitCode::FAILURE)
         }
         None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_chat_model(check: &ChatModelCheck) {
+    println!("\nChat model");
+    if let Some(path) = &check.path {
+        println!("  folder   {}", path.display());
+    }
+    match (&check.provider, &check.error) {
+        (Some(active), _) => {
+            println!("  runs on  {}", active.summary());
+            for graph in &active.graphs {
+                println!(
+                    "  graph    {:<28} {}/{} nodes on {}",
+                    graph.graph, graph.nodes_on_ep, graph.nodes_total, active.ep
+                );
+            }
+        }
+        (None, Some(error)) => println!("  not loaded: {error}"),
+        (None, None) => println!("  not loaded"),
     }
 }
 

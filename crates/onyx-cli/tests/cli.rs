@@ -194,3 +194,62 @@ fn an_unusable_runtime_flag_is_warned_about_when_another_library_is_found() {
     assert!(stderr.contains(&format!("warning: --runtime {} was not usable", corrupt.display())), "{stderr}");
     assert!(stderr.contains("runtime/libonnxruntime.so"), "{stderr}");
 }
+
+/// A tiny chat package with fp32 npu graphs, which the ggml plugin EP runs whole.
+fn tiny_npu_package(dir: &Path) -> PathBuf {
+    use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
+    use onyx_convert::llama::{CpuOptions, NpuOptions};
+    let config = onyx_convert::tiny::tiny_config(false);
+    let weights = onyx_convert::tiny::tiny_weights(&config, 3);
+    let gguf = dir.join("tiny.gguf");
+    onyx_convert::tiny::write_gguf(&config, &weights, &gguf, "llama").expect("gguf");
+    let out = dir.join("tiny");
+    let options =
+        ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: false }) };
+    convert_gguf_chat(&gguf, &out, &options, &mut |_| {}).expect("convert");
+    out
+}
+
+#[test]
+fn doctor_reports_the_placement_of_both_npu_chat_graphs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let package = tiny_npu_package(dir.path());
+    let plugins = ggml_plugin_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_onyx"))
+        .args(["--plugin-dir", plugins.to_str().expect("utf-8"), "doctor", "--provider", "npu", "--json", "-m"])
+        .arg(&package)
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("ONYX_RUNTIME")
+        .env("ORT_GGML_LOG", "error")
+        .env("ONYX_NPU_STAND_IN", "ggml")
+        .output()
+        .expect("run onyx");
+    let report = json(&output);
+    let provider = &report["chatModel"]["provider"];
+    assert_eq!(provider["ep"], "ggml", "{report:#}");
+    assert_eq!(provider["deviceKind"], "npu", "{report:#}");
+    let graphs = provider["graphs"].as_array().expect("graphs");
+    let names: Vec<&str> = graphs.iter().filter_map(|g| g["graph"].as_str()).collect();
+    assert_eq!(names, ["model.npu.prefill.onnx", "model.npu.decode.onnx"], "{report:#}");
+    for graph in graphs {
+        let (on_ep, total) = (graph["nodesOnEp"].as_u64(), graph["nodesTotal"].as_u64());
+        assert!(total.is_some_and(|t| t > 0) && on_ep == total, "the fp32 npu graphs run whole on ggml: {graph}");
+    }
+    let sum: u64 = graphs.iter().filter_map(|g| g["nodesTotal"].as_u64()).sum();
+    assert_eq!(provider["nodesTotal"].as_u64(), Some(sum), "the totals cover both graphs");
+
+    // Asked for the CPU, the same machine runs the dynamic graph: one graph, on the CPU EP.
+    let output = Command::new(env!("CARGO_BIN_EXE_onyx"))
+        .args(["--plugin-dir", plugins.to_str().expect("utf-8"), "doctor", "--provider", "cpu", "--json", "-m"])
+        .arg(&package)
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("ONYX_RUNTIME")
+        .env("ORT_GGML_LOG", "error")
+        .env("ONYX_NPU_STAND_IN", "ggml")
+        .output()
+        .expect("run onyx");
+    let report = json(&output);
+    let graphs = report["chatModel"]["provider"]["graphs"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = graphs.iter().filter_map(|g| g["graph"].as_str()).collect();
+    assert_eq!(names, ["model.cpu.onnx"], "{report:#}");
+}

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use onyx_convert::chat::{ChatManifest, Shapes};
-use onyx_runtime::{ActiveProvider, DeviceKind, ProviderChoice, Runtime};
+use onyx_convert::package::Target;
+use onyx_runtime::{ActiveProvider, Attempt, DeviceInfo, DeviceKind, ProviderChoice, ProviderError, Runtime};
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
@@ -292,6 +293,12 @@ impl ChatModel {
         self.decoder.provider()
     }
 
+    /// The package variant running: [`Target::Npu`] for the static prefill/decode graphs,
+    /// [`Target::Cpu`] for a dynamic graph (any layout other than an Onyx npu variant).
+    pub fn variant(&self) -> Target {
+        self.decoder.target()
+    }
+
     /// The detected layout.
     pub fn layout(&self) -> &ChatModelLayout {
         &self.layout
@@ -497,8 +504,49 @@ impl ChatModel {
     }
 }
 
-/// Builds the decoder for `layout` on `choice`: the npu variant when the choice reaches an NPU,
-/// the dynamic graph otherwise.
+/// Whether `choice` asks for an NPU that this machine has: `auto` and `npu` do when an NPU is
+/// present, an EP name or a device index when what it names is an NPU. `cpu` and `gpu` never do,
+/// so they never run a package's npu variant while it has a cpu one.
+fn reaches_npu(choice: &ProviderChoice, devices: &[DeviceInfo]) -> bool {
+    let npus = || devices.iter().filter(|d| d.kind == DeviceKind::Npu && d.ep_name != onyx_runtime::CPU_EP);
+    match choice {
+        ProviderChoice::Auto | ProviderChoice::Npu => npus().next().is_some(),
+        ProviderChoice::Cpu | ProviderChoice::Gpu => false,
+        ProviderChoice::Ep(name) => {
+            let name = name.to_ascii_lowercase();
+            npus().any(|d| {
+                let ep = d.ep_name.to_ascii_lowercase();
+                ep == name || ep.strip_suffix("executionprovider") == Some(name.as_str())
+            })
+        }
+        ProviderChoice::Device { index, .. } => npus().any(|d| d.index == *index),
+    }
+}
+
+/// Why the npu variant is not the one running, as attempts for the provider report: every
+/// device its graphs were tried on, with the reason, or the one error that stopped it.
+fn npu_variant_refusals(error: &EngineError, files: &[String]) -> Vec<Attempt> {
+    let graphs = files.join(" + ");
+    match error {
+        EngineError::Provider(ProviderError::AllFailed { tried, .. }) => tried
+            .iter()
+            .map(|attempt| Attempt {
+                reason: format!("the npu variant ({graphs}) was refused: {}", attempt.reason),
+                ..attempt.clone()
+            })
+            .collect(),
+        other => vec![Attempt {
+            ep: "npu variant".into(),
+            device: "-".into(),
+            reason: format!("the npu variant ({graphs}) could not be used: {other}"),
+        }],
+    }
+}
+
+/// Builds the decoder for `layout` on `choice`. A package's npu variant is tried first when the
+/// choice reaches an NPU ([`reaches_npu`]), or when it is the only variant; while a cpu variant
+/// exists, the npu variant must run whole on the NPU, and when it is refused the cpu variant is
+/// built on `choice` with the refusal kept in its provider's `tried` list.
 fn build_decoder(
     runtime: &Runtime,
     dir: &Path,
@@ -510,9 +558,9 @@ fn build_decoder(
         ChatModelLayout::Onyx(manifest) => {
             let npu = manifest.variants.iter().find(|v| v.target == "npu");
             let cpu = manifest.variants.iter().find(|v| v.target == "cpu");
-            let wants_npu =
-                !matches!(choice, ProviderChoice::Cpu) && runtime.devices().iter().any(|d| d.kind == DeviceKind::Npu);
-            if let (Some(npu), true) = (npu, wants_npu || cpu.is_none())
+            let mut refusals = Vec::new();
+            if let Some(npu) = npu
+                && (cpu.is_none() || reaches_npu(choice, runtime.devices()))
                 && let (Shapes::Static { context, chunk }, [prefill, decode, ..]) = (&npu.shapes, npu.files.as_slice())
             {
                 let a = &manifest.architecture;
@@ -523,7 +571,12 @@ fn build_decoder(
                     context: *context,
                     chunk: *chunk,
                 };
-                let npu_choice = if cpu.is_some() { ProviderChoice::Npu } else { choice.clone() };
+                // With a cpu variant to fall back to, `auto` means "the NPU" for this graph: the
+                // GPU and the CPU run the dynamic graph better.
+                let npu_choice = match choice {
+                    ProviderChoice::Auto if cpu.is_some() => ProviderChoice::Npu,
+                    other => other.clone(),
+                };
                 match StaticDecoder::load(
                     runtime,
                     &dir.join(prefill),
@@ -533,8 +586,7 @@ fn build_decoder(
                     shape,
                 ) {
                     Ok(decoder) => return Ok(Box::new(decoder)),
-                    // The cpu variant is the fallback; its own session records the NPU attempt.
-                    Err(_) if cpu.is_some() && !strict => {}
+                    Err(error) if cpu.is_some() && !strict => refusals = npu_variant_refusals(&error, &npu.files),
                     Err(e) => return Err(e),
                 }
             }
@@ -543,7 +595,18 @@ fn build_decoder(
             let file = cpu.files.first().ok_or_else(|| EngineError::package(dir, "the cpu variant lists no file"))?;
             let capacity = manifest.context_length.min(MAX_DYNAMIC_CONTEXT);
             // Onyx cpu graphs use GroupQueryAttention, so the cache can live in place.
-            Ok(Box::new(DynamicDecoder::load(runtime, &dir.join(file), choice, strict, capacity, true)?))
+            match DynamicDecoder::load(runtime, &dir.join(file), choice, strict, capacity, true) {
+                Ok(mut decoder) => {
+                    let tried = &mut decoder.provider_mut().tried;
+                    tried.splice(0..0, refusals);
+                    Ok(Box::new(decoder))
+                }
+                Err(EngineError::Provider(ProviderError::AllFailed { requested, model, mut tried })) => {
+                    tried.splice(0..0, refusals);
+                    Err(EngineError::Provider(ProviderError::AllFailed { requested, model, tried }))
+                }
+                Err(other) => Err(other),
+            }
         }
         ChatModelLayout::Genai { model } | ChatModelLayout::Optimum { model } => {
             Ok(Box::new(DynamicDecoder::load(runtime, model, choice, strict, MAX_DYNAMIC_CONTEXT, false)?))

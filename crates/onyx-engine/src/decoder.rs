@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use onyx_convert::llama::{MASKED, names, npu_names};
+use onyx_convert::package::Target;
 use onyx_runtime::ort::memory::Allocator;
 use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue};
 use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};
@@ -31,6 +32,10 @@ pub(crate) trait Decoder: Send {
     fn capacity(&self) -> usize;
     /// Where it runs.
     fn provider(&self) -> &ActiveProvider;
+    /// Where it runs, for adding the attempts made before it (a refused npu variant).
+    fn provider_mut(&mut self) -> &mut ActiveProvider;
+    /// The package variant it runs: `Npu` for the static prefill/decode graphs.
+    fn target(&self) -> Target;
 }
 
 fn inference_error(provider: &ActiveProvider, error: impl std::fmt::Display) -> EngineError {
@@ -337,6 +342,14 @@ impl Decoder for DynamicDecoder {
     fn provider(&self) -> &ActiveProvider {
         &self.provider
     }
+
+    fn provider_mut(&mut self) -> &mut ActiveProvider {
+        &mut self.provider
+    }
+
+    fn target(&self) -> Target {
+        Target::Cpu
+    }
 }
 
 /// Geometry of a static decoder.
@@ -382,7 +395,12 @@ impl StaticDecoder {
             .unwrap_or_else(|| choice.clone());
         let mut decode_request = SessionRequest::new(ModelSource::File(decode), device);
         decode_request.strict = strict;
-        let decode_session = runtime.build_session(&decode_request)?.session;
+        let decode_built = runtime.build_session(&decode_request)?;
+        let decode_session = decode_built.session;
+        // The badge and the doctor report both graphs: the decode graph runs every token, so
+        // its placement matters more than the prefill graph's.
+        let mut built = built;
+        built.provider.add_graph(&decode_built.provider);
         let err = |e| inference_error(&built.provider, e);
         let mut cache = Vec::with_capacity(shape.layers * 2);
         for _ in 0..shape.layers * 2 {
@@ -488,6 +506,14 @@ impl Decoder for StaticDecoder {
 
     fn provider(&self) -> &ActiveProvider {
         &self.provider
+    }
+
+    fn provider_mut(&mut self) -> &mut ActiveProvider {
+        &mut self.provider
+    }
+
+    fn target(&self) -> Target {
+        Target::Npu
     }
 }
 

@@ -20,7 +20,7 @@ fn repo_root() -> PathBuf {
 /// One engine per test process, with the test-only ggml plugin available as a non-CPU EP.
 fn engine() -> Engine {
     let plugin_dir = repo_root().join("runtime/test-plugins/ggml/onnxruntime_ggml/lib");
-    Engine::new(&RuntimeConfig { library_path: None, plugin_dir: Some(plugin_dir) })
+    Engine::new(&RuntimeConfig { library_path: None, plugin_dir: Some(plugin_dir), npu_stand_in: None })
         .unwrap_or_else(|e| panic!("run scripts/setup.sh: {e}"))
 }
 

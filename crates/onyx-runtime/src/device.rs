@@ -69,7 +69,9 @@ impl DeviceInfo {
     }
 }
 
-pub(crate) fn list(env: &ort::environment::Environment) -> Vec<DeviceInfo> {
+/// The devices ORT offers, in its order. Devices of the `npu_stand_in` EP are reported as NPUs
+/// (see [`crate::RuntimeConfig::npu_stand_in`]).
+pub(crate) fn list(env: &ort::environment::Environment, npu_stand_in: Option<&str>) -> Vec<DeviceInfo> {
     env.devices()
         .enumerate()
         .map(|(index, device)| {
@@ -81,6 +83,12 @@ pub(crate) fn list(env: &ort::environment::Environment) -> Vec<DeviceInfo> {
                 // ORT's hardware-device API only reports CPU, GPU and NPU; `ort` shares this enum
                 // with memory devices, which also have FPGAs. Treat one as an accelerator.
                 _ => DeviceKind::Npu,
+            };
+            let ep_name = device.ep().map(str::to_owned).unwrap_or_default();
+            let kind = if npu_stand_in.is_some_and(|name| name.eq_ignore_ascii_case(&ep_name)) {
+                DeviceKind::Npu
+            } else {
+                kind
             };
             let api = ort::api();
             // SAFETY: both pointers come from live ORT device objects owned by `env`, which
@@ -94,7 +102,7 @@ pub(crate) fn list(env: &ort::environment::Environment) -> Vec<DeviceInfo> {
             };
             DeviceInfo {
                 index,
-                ep_name: device.ep().map(str::to_owned).unwrap_or_default(),
+                ep_name,
                 ep_vendor: device.ep_vendor().map(str::to_owned).unwrap_or_default(),
                 hardware_vendor: hardware.vendor().map(str::to_owned).unwrap_or_default(),
                 vendor_id,

@@ -25,7 +25,7 @@ pub use device::{DeviceInfo, DeviceKind};
 pub use error::{ProviderError, RuntimeError};
 pub use loader::{LibraryAttempt, LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
 pub use placement::{AssignedNode, AssignedSubgraph, Placement};
-pub use provider::{ActiveProvider, Attempt, CPU_EP, EpShare, ProviderChoice};
+pub use provider::{ActiveProvider, Attempt, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 pub use session::{ModelSource, ProvidedSession, QnnOptions, SessionRequest};
 
 /// Re-exported so crates above can name tensors and sessions without depending on `ort` directly

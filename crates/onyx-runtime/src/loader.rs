@@ -19,6 +19,10 @@ pub struct RuntimeConfig {
     pub library_path: Option<PathBuf>,
     /// An extra folder to search for EP plugin libraries.
     pub plugin_dir: Option<PathBuf>,
+    /// An EP whose devices are reported as NPUs whatever their hardware is. Machines without an
+    /// NPU use it to drive the NPU code paths for real: tests name the ggml plugin EP, a CPU
+    /// plugin that runs the npu graphs, as the stand-in NPU.
+    pub npu_stand_in: Option<String>,
 }
 
 /// One location tried for the runtime library.
@@ -160,7 +164,7 @@ impl Runtime {
         env.set_log_level(ort::logging::LogLevel::Error);
 
         let plugins = register_plugins(&env, &plugin_dirs(config, &path));
-        let devices = device::list(&env);
+        let devices = device::list(&env, config.npu_stand_in.as_deref());
         Ok(Runtime { env, library: LoadedLibrary { path, version, skipped }, plugins, devices })
     }
 

@@ -102,16 +102,34 @@ pub struct ActiveProvider {
     pub device_kind: DeviceKind,
     /// The device's display name.
     pub device_name: String,
-    /// Graph nodes ORT assigned to `ep`.
+    /// Graph nodes ORT assigned to `ep`, over all of the model's graphs.
     pub nodes_on_ep: usize,
-    /// All graph nodes.
+    /// All graph nodes, over all of the model's graphs.
     pub nodes_total: usize,
     /// Node counts per EP (the CPU EP picks up what the chosen EP cannot run).
     pub placement: Vec<EpShare>,
+    /// Each graph's own placement: one entry, or for a model that runs several graphs on the
+    /// device (an npu variant's prefill and decode graphs) one per graph, so a decode graph that
+    /// falls back is not hidden behind a prefill graph that does not.
+    pub graphs: Vec<GraphPlacement>,
     /// Devices tried before this one, each with its reason.
     pub tried: Vec<Attempt>,
     /// Whether the session was loaded from a precompiled EP context cache.
     pub from_compiled_cache: bool,
+}
+
+/// Where one graph of a model runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphPlacement {
+    /// The graph's file name (`model.npu.decode.onnx`), or `<in-memory model>`.
+    pub graph: String,
+    /// Its nodes ORT assigned to the provider's EP.
+    pub nodes_on_ep: usize,
+    /// All its nodes.
+    pub nodes_total: usize,
+    /// Its node counts per EP.
+    pub placement: Vec<EpShare>,
 }
 
 /// Nodes one EP was assigned.
@@ -125,6 +143,21 @@ pub struct EpShare {
 }
 
 impl ActiveProvider {
+    /// Adds the placement of another graph the model runs on the same device (built after this
+    /// one): its graph entry, and its nodes to the totals.
+    pub fn add_graph(&mut self, other: &ActiveProvider) {
+        self.graphs.extend(other.graphs.iter().cloned());
+        self.nodes_on_ep += other.nodes_on_ep;
+        self.nodes_total += other.nodes_total;
+        for share in &other.placement {
+            match self.placement.iter_mut().find(|s| s.ep == share.ep) {
+                Some(mine) => mine.nodes += share.nodes,
+                None => self.placement.push(share.clone()),
+            }
+        }
+        self.from_compiled_cache &= other.from_compiled_cache;
+    }
+
     /// Fraction of nodes on the chosen EP, in `0.0..=1.0`.
     pub fn share(&self) -> f64 {
         if self.nodes_total == 0 { 0.0 } else { self.nodes_on_ep as f64 / self.nodes_total as f64 }

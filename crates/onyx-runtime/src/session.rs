@@ -10,7 +10,7 @@ use crate::device::DeviceInfo;
 use crate::error::ProviderError;
 use crate::loader::Runtime;
 use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
-use crate::provider::{self, ActiveProvider, Attempt, CPU_EP, EpShare, ProviderChoice};
+use crate::provider::{self, ActiveProvider, Attempt, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 
 /// Makes a session fail instead of silently running unsupported nodes on the CPU EP.
 const DISABLE_CPU_FALLBACK_KEY: &str = "session.disable_cpu_ep_fallback";
@@ -154,12 +154,19 @@ impl Runtime {
                         });
                         continue;
                     }
+                    let graph = match request.model {
+                        ModelSource::File(path) => {
+                            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
+                        }
+                        ModelSource::Bytes(_) => request.model.describe(),
+                    };
                     let provider = ActiveProvider {
                         ep: device.ep_name.clone(),
                         device_kind: device.kind,
                         device_name: device.display_name(),
                         nodes_on_ep,
                         nodes_total,
+                        graphs: vec![GraphPlacement { graph, nodes_on_ep, nodes_total, placement: shares.clone() }],
                         placement: shares,
                         tried,
                         from_compiled_cache: cached.is_some(),

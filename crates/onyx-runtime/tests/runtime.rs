@@ -25,7 +25,7 @@ fn test_plugin_dir() -> PathBuf {
 }
 
 fn runtime() -> &'static Runtime {
-    let config = RuntimeConfig { library_path: None, plugin_dir: Some(test_plugin_dir()) };
+    let config = RuntimeConfig { library_path: None, plugin_dir: Some(test_plugin_dir()), npu_stand_in: None };
     Runtime::init(&config).unwrap_or_else(|e| panic!("ONNX Runtime must be installed by scripts/setup.sh: {e}"))
 }
 

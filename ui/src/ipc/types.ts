@@ -67,9 +67,22 @@ export interface ActiveProvider {
   nodesOnEp: number;
   nodesTotal: number;
   placement: Placement[];
+  /**
+   * Each graph's own placement (the totals above cover them all): one entry, or an npu
+   * variant's prefill and decode graphs. Optional only for fixtures written before it existed.
+   */
+  graphs?: GraphPlacement[];
   tried: ProviderAttempt[];
   /** The session came from a compiled EP-context cache; its share was measured at compile time. */
   fromCompiledCache?: boolean;
+}
+
+/** Where one graph of a model runs (`GraphPlacement` in onyx-runtime). */
+export interface GraphPlacement {
+  graph: string;
+  nodesOnEp: number;
+  nodesTotal: number;
+  placement: Placement[];
 }
 
 /** The outcome of resolving the requested provider choice to a real device. */

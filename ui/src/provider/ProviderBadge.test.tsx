@@ -74,6 +74,27 @@ describe("ProviderBadge", () => {
     expect(screen.getByTestId("provider-badge")).toHaveFocus();
   });
 
+  it("lists each graph's placement when the model runs more than one", async () => {
+    const user = userEvent.setup();
+    const graphs = [
+      { graph: "model.npu.prefill.onnx", nodesOnEp: 60, nodesTotal: 60, placement: [] },
+      { graph: "model.npu.decode.onnx", nodesOnEp: 37, nodesTotal: 40, placement: [] },
+    ];
+    render(<ProviderBadge status={withChat({ ...npuProvider, nodesOnEp: 97, nodesTotal: 100, graphs })} />);
+    await user.click(screen.getByTestId("provider-badge"));
+    const listed = screen.getByTestId("provider-graphs");
+    expect(listed).toHaveTextContent("model.npu.prefill.onnx: 100% of nodes (60 of 60 nodes)");
+    expect(listed).toHaveTextContent("model.npu.decode.onnx: 93% of nodes (37 of 40 nodes)");
+  });
+
+  it("lists no graphs for a model that runs one", async () => {
+    const user = userEvent.setup();
+    const graphs = [{ graph: "model.cpu.onnx", nodesOnEp: 120, nodesTotal: 120, placement: [] }];
+    render(<ProviderBadge status={withChat({ ...cpuFallbackProvider, graphs })} />);
+    await user.click(screen.getByTestId("provider-badge"));
+    expect(screen.queryByTestId("provider-graphs")).not.toBeInTheDocument();
+  });
+
   it("shows details on hover", async () => {
     const user = userEvent.setup();
     render(<ProviderBadge status={withChat(npuProvider)} />);

@@ -63,6 +63,17 @@ function SlotDetails({
           </span>
         </p>
       )}
+      {provider !== null && (provider.graphs?.length ?? 0) > 1 && (
+        <ul className="small muted" aria-label="Graphs" data-testid="provider-graphs">
+          {provider.graphs?.map((graph) => (
+            <li key={graph.graph}>
+              <span className="mono">{graph.graph}</span>:{" "}
+              {formatShare(graph.nodesOnEp, graph.nodesTotal)} of nodes (
+              {formatNodeCount(graph.nodesOnEp, graph.nodesTotal)})
+            </li>
+          ))}
+        </ul>
+      )}
       {slot.switched !== null && (
         <p className="callout callout-warn small">
           Fell back during a reply: {slot.switched.from} → {slot.switched.to}.{" "}
