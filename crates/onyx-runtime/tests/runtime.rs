@@ -240,8 +240,8 @@ fn a_compile_cache_the_ep_cannot_fill_never_costs_the_ep() {
     assert_close(&run_probe(&mut built.session, x), &probe::reference_output(&x), "ggml without cache");
 }
 
-/// The npu variant is built for NPUs, whose EPs are plugins (QNN, OpenVINO). Where neither has a
-/// device, the ggml plugin stands in: strict mode must place every node of the fp32 prefill
+/// The npu variant is built for NPUs, whose EPs are plugins (QNN, OpenVINO). The plugin device
+/// found here (OpenVINO's CPU device on an Intel CPU, else the ggml plugin) stands in: strict mode must place every node of the fp32 prefill
 /// graph on it, and its logits must match the CPU EP's.
 #[test]
 fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
@@ -296,8 +296,24 @@ fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
     assert_eq!(provider.ep, device.ep_name);
     assert_eq!(provider.nodes_on_ep, provider.nodes_total, "{provider:?}");
     let (on_cpu, _) = run(ProviderChoice::Cpu, false);
+    assert_eq!(on_plugin.len(), on_cpu.len());
     let diff = on_plugin.iter().zip(&on_cpu).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-    // ggml keeps weights in f16 on the CPU backend (its log says so), so allow f16-sized error.
-    assert!(diff < 0.05, "plugin and CPU logits differ by {diff}");
-    println!("npu prefill graph on {}: {}; max |Δlogit| vs CPU EP {diff:e}", device.ep_name, provider.summary());
+    let scale = on_cpu.iter().fold(0f32, |m, x| m.max(x.abs()));
+    // Plugin EPs compute in reduced precision, so their error scales with the logits and depends
+    // on the machine. On Intel CPUs the plugin is OpenVINO's CPU device, which infers in bf16
+    // where the CPU has AMX or AVX512-BF16: measured 0.113 on a max |logit| of 19.9 (0.57 %) on
+    // a Xeon with AMX. Elsewhere it is ggml, which keeps weights in f16 (under 0.25 % on an AMD
+    // EPYC). A graph that computed something else (a dropped bias, a wrong cache slot, a
+    // mis-ordered head) is off by the logits' own size, far beyond 2 %.
+    assert!(diff <= 0.02 * scale, "plugin and CPU logits differ by {diff} (max |logit| {scale})");
+    let argmax = |v: &[f32]| v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+    assert_eq!(argmax(&on_plugin), argmax(&on_cpu), "the plugin picks another next token");
+    let cosine = on_plugin.iter().zip(&on_cpu).map(|(a, b)| a * b).sum::<f32>()
+        / (on_plugin.iter().map(|a| a * a).sum::<f32>().sqrt() * on_cpu.iter().map(|b| b * b).sum::<f32>().sqrt());
+    assert!(cosine > 0.9999, "plugin and CPU logits point apart: cosine {cosine}");
+    println!(
+        "npu prefill graph on {}: {}; max |Δlogit| vs CPU EP {diff:e} of max |logit| {scale}, cosine {cosine}",
+        device.ep_name,
+        provider.summary()
+    );
 }
