@@ -241,8 +241,9 @@ fn a_compile_cache_the_ep_cannot_fill_never_costs_the_ep() {
 }
 
 /// The npu variant is built for NPUs, whose EPs are plugins (QNN, OpenVINO). The plugin device
-/// found here (OpenVINO's CPU device on an Intel CPU, else the ggml plugin) stands in: strict mode must place every node of the fp32 prefill
-/// graph on it, and its logits must match the CPU EP's.
+/// found here (OpenVINO's CPU device on an Intel CPU, else the ggml plugin) stands in: strict
+/// mode must place every node of the fp32 prefill graph on it, and its logits must match the CPU
+/// EP's.
 #[test]
 fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
     use onyx_convert::llama::{self, MASKED, names, npu_names};
