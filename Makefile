@@ -23,6 +23,7 @@ run: ui
 test: ui check test-ui test-rust e2e
 
 check:
+	python3 scripts/check_module_cycles.py crates/*/src src-tauri/src
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	npm --prefix ui run lint

@@ -17,8 +17,9 @@ use crate::error::Error;
 use crate::models::ModelsHandle;
 use crate::models::catalog::ModelEntry;
 use crate::models::import::{ImportEvent, ImportHandle};
+use crate::notices::Notices;
 use crate::settings::SettingsHandle;
-use crate::status::{AppStatus, Notices};
+use crate::status::AppStatus;
 
 // --- App and providers ---
 
@@ -42,14 +43,17 @@ pub async fn settings_get(settings: SettingsHandle<'_>) -> Result<Settings, Erro
     Ok(settings.current())
 }
 
-/// Validates, saves and applies new settings.
+/// Validates and saves new settings (nothing changes when either fails), then applies them to
+/// the loaded models on a worker thread.
 #[tauri::command]
 pub async fn settings_set(
     state: SettingsHandle<'_>,
     models: ModelsHandle<'_>,
     settings: serde_json::Value,
 ) -> Result<Settings, Error> {
-    crate::settings::set(&state, &models, settings)
+    let (old, new) = state.replace(settings)?;
+    models.apply(&old, &new);
+    Ok(new)
 }
 
 // --- Models ---

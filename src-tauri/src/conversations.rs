@@ -15,7 +15,7 @@ use onyx_engine::conversations::{
 use onyx_engine::template::Message;
 
 use crate::error::Error;
-use crate::status::Notices;
+use crate::notices::Notices;
 
 /// Longest conversation title kept.
 const MAX_TITLE_CHARS: usize = 200;

@@ -7,10 +7,7 @@ use std::sync::{Arc, Mutex};
 use onyx_runtime::RuntimeConfig;
 use onyx_runtime::doctor::{self, DoctorReport};
 
-use crate::error::Error;
-
-/// The longest provider choice accepted from the UI; real EP names are under 40 characters.
-pub const MAX_PROVIDER_LEN: usize = 128;
+use crate::error::{Error, MAX_PROVIDER_LEN};
 
 /// What the doctor needs across calls. Cheap to clone: the probe model is shared, not copied.
 #[derive(Clone, Debug)]

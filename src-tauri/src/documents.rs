@@ -31,8 +31,8 @@ use tauri::AppHandle;
 use crate::error::{Error, ErrorBody};
 use crate::events::{self, ModelKind};
 use crate::models::{ModelsState, panic_message};
+use crate::notices::Notices;
 use crate::settings::SettingsState;
-use crate::status::Notices;
 
 /// Lines shown around a result in a preview, above and below.
 pub const PREVIEW_CONTEXT_LINES: usize = 3;

@@ -12,6 +12,9 @@ use onyx_engine::EngineError;
 use onyx_engine::conversations::ConversationError;
 use onyx_engine::settings::SettingsError;
 
+/// The longest provider choice accepted from the UI; real EP names are under 40 characters.
+pub const MAX_PROVIDER_LEN: usize = 128;
+
 /// Why a command could not produce its result.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,7 +25,7 @@ pub enum Error {
     #[error(
         "{choice:?} is not a provider choice: expected auto, npu, gpu, cpu or an execution \
          provider name of at most {max} printable characters",
-        max = crate::doctor::MAX_PROVIDER_LEN
+        max = MAX_PROVIDER_LEN
     )]
     InvalidProvider {
         /// The rejected text, as received.

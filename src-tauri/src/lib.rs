@@ -22,6 +22,8 @@ mod error;
 mod events;
 mod external;
 mod models;
+mod notices;
+mod paths;
 mod settings;
 mod status;
 
@@ -35,8 +37,9 @@ use crate::error::Error;
 use crate::models::catalog::Catalog;
 use crate::models::import::ImportState;
 use crate::models::{ModelsState, Reload};
+use crate::notices::Notices;
+use crate::paths::AppPaths;
 use crate::settings::{SettingsState, runtime_config};
-use crate::status::{AppPaths, Notices};
 
 /// Builds and runs the app until its last window closes.
 ///

@@ -12,7 +12,8 @@
 //!   the user had are not lost, and the repaired settings are written in its place.
 //!
 //! Saving validates first and reports every problem at once (`invalid_settings`); applying a
-//! change to the loaded models is the models domain's job ([`crate::models::ModelsState::apply`]).
+//! change to the loaded models is the models domain's job (`ModelsState::apply`, called by the
+//! `settings_set` command).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,8 +25,7 @@ use tauri::{AppHandle, Wry};
 use tauri_plugin_store::{Store, StoreExt};
 
 use crate::error::Error;
-use crate::models::ModelsState;
-use crate::status::Notices;
+use crate::notices::Notices;
 
 /// The store file, relative to the app data folder (the plugin resolves it there).
 pub const STORE_FILE: &str = "settings.json";
@@ -209,13 +209,6 @@ impl SettingsState {
         let old = std::mem::replace(&mut *current, new.clone());
         Ok((old, new))
     }
-}
-
-/// `settings_set`: validate, save, then apply to the models on a worker thread.
-pub fn set(settings: &SettingsState, models: &ModelsState, value: Value) -> Result<Settings, Error> {
-    let (old, new) = settings.replace(value)?;
-    models.apply(&old, &new);
-    Ok(new)
 }
 
 #[cfg(test)]

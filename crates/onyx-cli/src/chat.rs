@@ -4,43 +4,16 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use onyx_engine::chat::{ChatEvent, ChatRequest, Reply};
+use onyx_engine::chat::ChatRequest;
 use onyx_engine::documents::{DocumentIndex, DocumentOptions};
 use onyx_engine::embed::TextKind;
+use onyx_engine::reply::{ChatEvent, Reply};
 use onyx_engine::sampling::SamplingParams;
 use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
-/// Default chat and embedding packages, as setup names them under models/.
-pub const DEFAULT_CHAT_MODEL: &str = "smollm2-135m-instruct";
-pub const DEFAULT_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
-
-/// Resolves `-m`: a folder, or a name under `ONYX_MODELS` or the repository's models/.
-pub fn resolve_model(model: Option<&str>, default: &str) -> anyhow::Result<PathBuf> {
-    let name = model.unwrap_or(default);
-    let direct = PathBuf::from(name);
-    if direct.is_dir() {
-        return Ok(direct);
-    }
-    let mut roots = Vec::new();
-    if let Some(dir) = std::env::var_os("ONYX_MODELS").filter(|v| !v.is_empty()) {
-        roots.push(PathBuf::from(dir));
-    }
-    if let Some(root) = onyx_runtime::repository_root() {
-        roots.push(root.join("models"));
-    }
-    for root in &roots {
-        if root.join(name).is_dir() {
-            return Ok(root.join(name));
-        }
-    }
-    let looked: Vec<String> = roots.iter().map(|r| r.join(name).display().to_string()).collect();
-    bail!(
-        "model '{name}' not found (looked in: {}); run scripts/setup.sh or pass -m FOLDER",
-        if looked.is_empty() { "no models folder found".into() } else { looked.join(", ") }
-    )
-}
+use crate::locate::{DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, resolve_model};
 
 /// Options shared by `chat` and `bench`.
 pub struct ChatOptions {
@@ -76,7 +49,7 @@ pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&s
     let provider = engine.load_chat(&dir, &ProviderChoice::parse(&options.provider), options.strict)?;
     let mut documents = match &options.documents {
         Some(choice) => {
-            let store = onyx_docs::store::Store::open(&crate::docs::database_path(choice.db.as_deref())?)?;
+            let store = onyx_docs::store::Store::open(&crate::locate::database_path(choice.db.as_deref())?)?;
             if store.counts()?.chunks == 0 {
                 bail!(
                     "the document index {} is empty: add a folder with `onyx index add PATH`",

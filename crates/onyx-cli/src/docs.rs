@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use onyx_docs::index::{IndexOptions, IndexReport, Phase, Progress, index_path, remove_source};
 use onyx_docs::search::{SearchMode, SearchOptions, Searcher};
 use onyx_docs::store::Store;
@@ -12,7 +12,7 @@ use onyx_engine::documents::EngineEmbedder;
 use onyx_engine::{CancelToken, Engine};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
-use crate::chat::{DEFAULT_EMBEDDING_MODEL, resolve_model};
+use crate::locate::{DEFAULT_EMBEDDING_MODEL, database_path, resolve_model};
 
 /// Options shared by the index and search commands.
 pub struct DocsOptions {
@@ -22,18 +22,6 @@ pub struct DocsOptions {
     pub model: Option<String>,
     /// Provider for the embedding model.
     pub provider: String,
-}
-
-/// The database the command works on: `--db`, `ONYX_INDEX`, or the desktop app's own.
-pub fn database_path(db: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(db) = db {
-        return Ok(db.to_path_buf());
-    }
-    if let Some(env) = std::env::var_os("ONYX_INDEX").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(env));
-    }
-    onyx_docs::default_database_path()
-        .context("no --db given, and no home folder to find the app's index in; pass --db FILE")
 }
 
 fn open_store(options: &DocsOptions) -> anyhow::Result<Store> {

@@ -7,6 +7,7 @@
 mod chat;
 mod convert;
 mod docs;
+mod locate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -370,7 +371,7 @@ struct FullDoctorReport<'a> {
 
 /// Loads the chat model on `provider` and reports where each of its graphs runs.
 fn check_chat_model(config: &RuntimeConfig, provider: &str, strict: bool, model: Option<&str>) -> ChatModelCheck {
-    let path = match chat::resolve_model(model, chat::DEFAULT_CHAT_MODEL) {
+    let path = match locate::resolve_model(model, locate::DEFAULT_CHAT_MODEL) {
         Ok(path) => path,
         Err(error) => return ChatModelCheck { path: None, provider: None, error: Some(format!("{error:#}")) },
     };

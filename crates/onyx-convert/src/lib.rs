@@ -13,6 +13,7 @@ pub mod bert;
 pub mod blockwise;
 pub mod chat;
 pub mod error;
+pub mod ggml_type;
 pub mod gguf;
 pub mod gguf_llama;
 pub mod graph;

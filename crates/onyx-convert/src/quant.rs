@@ -11,7 +11,7 @@
 
 use half::{bf16, f16};
 
-use crate::gguf::GgmlType;
+use crate::ggml_type::GgmlType;
 
 /// Elements per K-quant super-block (`QK_K`).
 const QK_K: usize = 256;

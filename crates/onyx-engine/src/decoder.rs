@@ -389,8 +389,7 @@ impl StaticDecoder {
         // choice again: both must share one device.
         let device = runtime
             .devices()
-            .iter()
-            .find(|d| d.ep_name == built.provider.ep && d.display_name() == built.provider.device_name)
+            .get(built.provider.device_index)
             .map(ProviderChoice::for_device)
             .unwrap_or_else(|| choice.clone());
         let mut decode_request = SessionRequest::new(ModelSource::File(decode), device);

@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use onyx_docs::search::{SearchOptions, SearchResult, Searcher};
 use onyx_docs::store::Store;
 use onyx_docs::{EmbedPurpose, Embedder};
-use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
-use crate::chat::{ChatEvent, ChatRequest, FinishReason, Reply, Stats};
+use crate::chat::ChatRequest;
 use crate::embed::TextKind;
+use crate::reply::{ChatEvent, CitedSource, FinishReason, Reply, Stats};
 use crate::template::Message;
 use crate::{CancelToken, Engine, EngineError};
 
@@ -88,17 +88,6 @@ impl Embedder for EngineEmbedder<'_> {
         };
         self.engine.embed(texts, kind, self.cancel).map_err(|e| e.to_string())
     }
-}
-
-/// A source given to the model, numbered as it is cited.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CitedSource {
-    /// The number the model cites it by: `[number]`.
-    pub number: usize,
-    /// The retrieved chunk.
-    #[serde(flatten)]
-    pub result: SearchResult,
 }
 
 /// How documents are used for one answer.

@@ -24,8 +24,8 @@ use onyx_convert::package::{FORMAT_VERSION, MANIFEST_FILE};
 use onyx_runtime::ort::session::{Session, SessionInputValue};
 use onyx_runtime::ort::value::{Tensor, TensorElementType};
 use onyx_runtime::{
-    ActiveProvider, Attempt, DeviceInfo, DeviceKind, ModelSource, ProvidedSession, ProviderChoice, ProviderError,
-    Runtime, SessionRequest,
+    ActiveProvider, Attempt, DeviceKind, ModelSource, ProvidedSession, ProviderChoice, ProviderError, Runtime,
+    SessionRequest,
 };
 use tokenizers::{PostProcessor, Tokenizer};
 
@@ -653,7 +653,7 @@ fn build_package_session<'m>(
     let mut primary_built = build_variant(runtime, dir, primary_entry, choice, strict);
     let npu_entry = find(Variant::Npu).filter(|_| primary == Variant::Cpu);
     if let Some(npu_entry) = npu_entry
-        && npu_in_play(runtime, &primary_built)
+        && npu_in_play(&primary_built)
     {
         let note = match build_variant(runtime, dir, npu_entry, choice, strict) {
             Ok(built) if built.provider.device_kind == DeviceKind::Npu => {
@@ -662,12 +662,12 @@ fn build_package_session<'m>(
             Ok(built) => Attempt {
                 ep: built.provider.ep,
                 device: built.provider.device_name,
+                device_index: Some(built.provider.device_index),
+                device_kind: Some(built.provider.device_kind),
                 reason: format!("the npu variant ({}) did not run on an NPU", npu_entry.file),
             },
             Err(error @ EngineError::Package { .. }) => return Err(error),
-            Err(error) => {
-                Attempt { ep: "npu variant".into(), device: "-".into(), reason: format!("{}: {error}", npu_entry.file) }
-            }
+            Err(error) => Attempt::without_device("npu variant", format!("{}: {error}", npu_entry.file)),
         };
         // Keep the report honest about why the NPU graph is not the one running.
         match &mut primary_built {
@@ -682,24 +682,14 @@ fn build_package_session<'m>(
 /// Whether an NPU was involved in building the cpu variant: it runs there, or one was tried and
 /// refused it. NPU compilers reject dynamic shapes, so the second case is the common one, and
 /// exactly when the static graph is worth building.
-fn npu_in_play(runtime: &Runtime, built: &Result<ProvidedSession, EngineError>) -> bool {
+fn npu_in_play(built: &Result<ProvidedSession, EngineError>) -> bool {
     match built {
         Ok(built) => {
-            built.provider.device_kind == DeviceKind::Npu || tried_an_npu(runtime.devices(), &built.provider.tried)
+            built.provider.device_kind == DeviceKind::Npu || built.provider.tried.iter().any(Attempt::was_on_npu)
         }
-        Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried_an_npu(runtime.devices(), tried),
+        Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried.iter().any(Attempt::was_on_npu),
         Err(_) => false,
     }
-}
-
-/// Whether one of the `tried` attempts was on an NPU device. Attempts carry names, not kinds, so
-/// they are matched against the device list; "no NPU found" entries name no device and never match.
-fn tried_an_npu(devices: &[DeviceInfo], tried: &[Attempt]) -> bool {
-    tried.iter().any(|attempt| {
-        devices.iter().any(|device| {
-            device.kind == DeviceKind::Npu && device.ep_name == attempt.ep && device.display_name() == attempt.device
-        })
-    })
 }
 
 /// Maps the graph's inputs to token rows and picks its output. `prefer_pooled` reads an in-graph
@@ -864,33 +854,6 @@ mod tests {
         assert!((cosine(&[1.0, 0.0], &[-1.0, 0.0]) + 1.0).abs() < 1e-7);
         assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
         assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
-    }
-
-    #[test]
-    fn only_attempts_on_an_npu_device_count_as_an_npu_refusing_the_dynamic_graph() {
-        let device = |index: usize, ep: &str, kind: DeviceKind| DeviceInfo {
-            index,
-            ep_name: ep.into(),
-            ep_vendor: String::new(),
-            hardware_vendor: "Test".into(),
-            vendor_id: 0,
-            device_id: 0,
-            kind,
-            ep_metadata: Default::default(),
-            hardware_metadata: Default::default(),
-        };
-        let devices = [
-            device(0, "CPUExecutionProvider", DeviceKind::Cpu),
-            device(1, "QNNExecutionProvider", DeviceKind::Npu),
-            device(2, "WebGpuExecutionProvider", DeviceKind::Gpu),
-        ];
-        let attempt = |ep: &str, device: String| Attempt { ep: ep.into(), device, reason: "refused".into() };
-        let qnn = attempt("QNNExecutionProvider", devices[1].display_name());
-        let gpu = attempt("WebGpuExecutionProvider", devices[2].display_name());
-        let no_npu = attempt("NPU", "-".into());
-        assert!(tried_an_npu(&devices, &[gpu.clone(), qnn]));
-        assert!(!tried_an_npu(&devices, &[gpu, no_npu]));
-        assert!(!tried_an_npu(&devices, &[]));
     }
 
     #[test]

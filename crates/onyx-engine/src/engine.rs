@@ -7,8 +7,9 @@ use std::sync::Mutex;
 
 use onyx_runtime::{ActiveProvider, ProviderChoice, Runtime, RuntimeConfig};
 
-use crate::chat::{ChatEvent, ChatModel, ChatRequest, Reply};
+use crate::chat::{ChatModel, ChatRequest};
 use crate::embed::{EmbeddingModel, TextKind};
+use crate::reply::{ChatEvent, Reply};
 use crate::{CancelToken, EngineError};
 
 /// The engine. Calls block and are CPU-heavy: run them on a worker thread or `spawn_blocking`.

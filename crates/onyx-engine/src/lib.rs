@@ -18,6 +18,7 @@ pub mod documents;
 pub mod embed;
 mod engine;
 mod error;
+pub mod reply;
 pub mod sampling;
 pub mod settings;
 pub mod template;

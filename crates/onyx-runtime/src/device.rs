@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use ort::AsPointer;
 use serde::Serialize;
 
-use crate::loader::c_str_lossy;
+use crate::ffi::key_value_pairs;
 
 /// The kind of hardware a device is. Provider choice (`npu`, `gpu`, `cpu`) goes by this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -113,29 +113,4 @@ pub(crate) fn list(env: &ort::environment::Environment, npu_stand_in: Option<&st
             }
         })
         .collect()
-}
-
-/// Copies an `OrtKeyValuePairs` into a map.
-///
-/// # Safety
-/// `pairs` must be null or a valid `OrtKeyValuePairs` that stays alive during the call.
-unsafe fn key_value_pairs(pairs: *const ort::sys::OrtKeyValuePairs) -> BTreeMap<String, String> {
-    let mut map = BTreeMap::new();
-    if pairs.is_null() {
-        return map;
-    }
-    let mut keys = std::ptr::null();
-    let mut values = std::ptr::null();
-    let mut count = 0usize;
-    // SAFETY: guaranteed by the caller; ORT fills two arrays of `count` C strings it owns.
-    unsafe {
-        (ort::api().GetKeyValuePairs)(pairs, &mut keys, &mut values, &mut count);
-        if keys.is_null() || values.is_null() {
-            return map;
-        }
-        for i in 0..count {
-            map.insert(c_str_lossy(*keys.add(i)), c_str_lossy(*values.add(i)));
-        }
-    }
-    map
 }

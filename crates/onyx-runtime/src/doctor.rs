@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
+use crate::attempt::{Attempt, LibraryAttempt};
 use crate::device::DeviceInfo;
-use crate::loader::{LibraryAttempt, PluginStatus, Runtime, RuntimeConfig};
-use crate::provider::{ActiveProvider, Attempt, ProviderChoice};
+use crate::loader::{PluginStatus, Runtime, RuntimeConfig};
+use crate::provider::{ActiveProvider, ProviderChoice};
 use crate::session::{ModelSource, SessionRequest};
 use crate::{ProviderError, RuntimeError};
 

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::loader::LibraryAttempt;
-use crate::provider::Attempt;
+use crate::attempt::{Attempt, LibraryAttempt};
 
 /// Loading ONNX Runtime failed.
 #[derive(Debug, thiserror::Error)]

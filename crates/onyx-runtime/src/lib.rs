@@ -13,19 +13,22 @@
 //!
 //! This is the only Onyx crate (with the crates built on it) that touches ONNX Runtime.
 
+mod attempt;
 mod device;
 pub mod doctor;
 mod error;
+mod ffi;
 mod loader;
 mod placement;
 mod provider;
 mod session;
 
+pub use attempt::{Attempt, LibraryAttempt};
 pub use device::{DeviceInfo, DeviceKind};
 pub use error::{ProviderError, RuntimeError};
-pub use loader::{LibraryAttempt, LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
+pub use loader::{LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
 pub use placement::{AssignedNode, AssignedSubgraph, Placement};
-pub use provider::{ActiveProvider, Attempt, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
+pub use provider::{ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 pub use session::{ModelSource, ProvidedSession, QnnOptions, SessionRequest};
 
 /// Re-exported so crates above can name tensors and sessions without depending on `ort` directly

@@ -1,14 +1,15 @@
 //! Finding and loading the ONNX Runtime shared library, and registering EP plugin libraries.
 
 use std::collections::BTreeSet;
-use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 
+use crate::attempt::LibraryAttempt;
 use crate::device::{self, DeviceInfo};
 use crate::error::RuntimeError;
+use crate::ffi::c_str_lossy;
 
 /// Where to look for ONNX Runtime and its plugins. Everything is optional: the defaults find the
 /// libraries that `scripts/setup.sh` put in the repository's `runtime/` folder, or the ones
@@ -23,16 +24,6 @@ pub struct RuntimeConfig {
     /// NPU use it to drive the NPU code paths for real: tests name the ggml plugin EP, a CPU
     /// plugin that runs the npu graphs, as the stand-in NPU.
     pub npu_stand_in: Option<String>,
-}
-
-/// One location tried for the runtime library.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LibraryAttempt {
-    /// The file looked at.
-    pub path: PathBuf,
-    /// Why it was not used ("not found", the loader's error, a version mismatch, ...).
-    pub reason: String,
 }
 
 /// The ONNX Runtime library in use.
@@ -362,15 +353,4 @@ fn register_plugins(env: &ort::environment::Environment, dirs: &[PathBuf]) -> Ve
         }
     }
     statuses
-}
-
-/// Reads a C string owned by ORT, tolerating null and invalid UTF-8 (device vendors are free
-/// text coming from drivers).
-pub(crate) fn c_str_lossy(ptr: *const std::ffi::c_char) -> String {
-    if ptr.is_null() {
-        return String::new();
-    }
-    // SAFETY: ORT returns NUL-terminated strings that live as long as the object they describe,
-    // and we copy them out immediately.
-    unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }

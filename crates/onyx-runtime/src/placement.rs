@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use ort::AsPointer;
 use serde::Serialize;
 
-use crate::loader::c_str_lossy;
+use crate::ffi::{c_str_lossy, check};
 
 /// The session config key that makes ORT record the assignment.
 pub(crate) const RECORD_ASSIGNMENT_KEY: &str = "session.record_ep_graph_assignment_info";
@@ -65,23 +65,6 @@ impl Placement {
     /// All nodes placed anywhere.
     pub fn total_nodes(&self) -> usize {
         self.subgraphs.iter().map(|s| s.nodes.len()).sum()
-    }
-}
-
-/// Turns an ORT status into a `Result`, releasing the status.
-///
-/// # Safety
-/// `status` must be a status pointer just returned by an ORT API call.
-unsafe fn check(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
-    if status.0.is_null() {
-        return Ok(());
-    }
-    let api = ort::api();
-    // SAFETY: non-null status from ORT; the message is copied before the status is released.
-    unsafe {
-        let message = c_str_lossy((api.GetErrorMessage)(status.0));
-        (api.ReleaseStatus)(status.0);
-        Err(message)
     }
 }
 

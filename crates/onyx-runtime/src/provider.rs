@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::attempt::Attempt;
 use crate::device::{DeviceInfo, DeviceKind};
 use crate::error::ProviderError;
 
@@ -80,18 +81,6 @@ impl fmt::Display for ProviderChoice {
     }
 }
 
-/// One device that was tried and not used, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attempt {
-    /// The EP tried (or the kind asked for, when no device of it exists).
-    pub ep: String,
-    /// The device's display name, or `-` when there was none.
-    pub device: String,
-    /// Why it was passed over.
-    pub reason: String,
-}
-
 /// Where a session really runs, as measured after it was built.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,6 +91,9 @@ pub struct ActiveProvider {
     pub device_kind: DeviceKind,
     /// The device's display name.
     pub device_name: String,
+    /// The device's index in [`crate::Runtime::devices`]: the way to find it again (to put a
+    /// second graph of the same model on it, say). Display names need not be unique.
+    pub device_index: usize,
     /// Graph nodes ORT assigned to `ep`, over all of the model's graphs.
     pub nodes_on_ep: usize,
     /// All graph nodes, over all of the model's graphs.
@@ -194,11 +186,7 @@ pub(crate) fn plan(
     let wanted_kind = |kind: DeviceKind, missing: &mut Vec<Attempt>| {
         let found = of_kind(kind);
         if found.is_empty() {
-            missing.push(Attempt {
-                ep: kind.label().to_owned(),
-                device: "-".into(),
-                reason: format!("no {} found on this machine", kind.label()),
-            });
+            missing.push(Attempt::without_device(kind.label(), format!("no {} found on this machine", kind.label())));
         }
         found
     };

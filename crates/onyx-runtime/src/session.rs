@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::attempt::Attempt;
 use crate::device::DeviceInfo;
 use crate::error::ProviderError;
 use crate::loader::Runtime;
 use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
-use crate::provider::{self, ActiveProvider, Attempt, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
+use crate::provider::{self, ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 
 /// Makes a session fail instead of silently running unsupported nodes on the CPU EP.
 const DISABLE_CPU_FALLBACK_KEY: &str = "session.disable_cpu_ep_fallback";
@@ -147,11 +148,7 @@ impl Runtime {
                     // A session that places nothing on the chosen accelerator is really a CPU
                     // session; calling it "NPU" would be the lie this report exists to prevent.
                     if nodes_on_ep == 0 && device.ep_name != CPU_EP {
-                        tried.push(Attempt {
-                            ep: device.ep_name.clone(),
-                            device: device.display_name(),
-                            reason: format!("the EP accepted none of the {nodes_total} nodes"),
-                        });
+                        tried.push(Attempt::on(device, format!("the EP accepted none of the {nodes_total} nodes")));
                         continue;
                     }
                     let graph = match request.model {
@@ -164,6 +161,7 @@ impl Runtime {
                         ep: device.ep_name.clone(),
                         device_kind: device.kind,
                         device_name: device.display_name(),
+                        device_index: device.index,
                         nodes_on_ep,
                         nodes_total,
                         graphs: vec![GraphPlacement { graph, nodes_on_ep, nodes_total, placement: shares.clone() }],
@@ -173,9 +171,7 @@ impl Runtime {
                     };
                     return Ok(ProvidedSession { session, provider, placement });
                 }
-                Err(reason) => {
-                    tried.push(Attempt { ep: device.ep_name.clone(), device: device.display_name(), reason })
-                }
+                Err(reason) => tried.push(Attempt::on(device, reason)),
             }
         }
         Err(ProviderError::AllFailed {
@@ -225,17 +221,21 @@ impl Runtime {
         }
         let session = match attempt {
             Ok(session) => session,
-            Err(reason) if strict && reason.contains("fallback to CPU EP has been explicitly disabled") => {
-                // ORT's message does not say which nodes were the problem. Build once more
-                // without the restriction, only to read which nodes went to the CPU EP.
-                return Err(match self.commit(request, device, model, &configs, false) {
-                    Ok(diagnostic) => match placement::read(&diagnostic) {
-                        Ok(placement) => {
-                            format!("{reason} Unsupported on {}: {}", device.ep_name, cpu_nodes(&placement))
-                        }
-                        Err(_) => reason,
-                    },
-                    Err(_) => reason,
+            // Whether strict mode is what refused the device is decided from the placement, not
+            // from ORT's wording (its status code is a generic FAIL): build once more without
+            // the restriction and see whether any node goes to the CPU EP. That also names the
+            // nodes, which ORT's message does not.
+            Err(reason) if strict => {
+                return Err(match self.commit(request, device, model, &configs, false).map(|s| placement::read(&s)) {
+                    Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
+                        "strict mode: {} of {} nodes would fall back to the CPU EP, which strict mode forbids. \
+                         Unsupported on {}: {}",
+                        placement.nodes_on(CPU_EP),
+                        placement.total_nodes(),
+                        device.ep_name,
+                        cpu_nodes(&placement)
+                    ),
+                    _ => reason,
                 });
             }
             Err(reason) => return Err(reason),

@@ -163,8 +163,11 @@ fn an_unsupported_op_fails_clearly_in_strict_mode() {
     let ProviderError::AllFailed { tried, .. } = &err else { panic!("unexpected error: {err}") };
     assert_eq!(tried.len(), 1, "strict mode tries only the chosen device: {tried:?}");
     assert_eq!(tried[0].ep, device.ep_name);
+    assert_eq!(tried[0].device_index, Some(device.index), "{tried:?}");
+    assert_eq!(tried[0].device_kind, Some(device.kind), "{tried:?}");
     let message = err.to_string();
-    assert!(message.contains("fallback to CPU EP has been explicitly disabled"), "{message}");
+    // Recognised from the placement, not from ORT's wording, and counted.
+    assert!(message.contains("strict mode: 1 of 2 nodes would fall back to the CPU EP"), "{message}");
     // ORT's own message names no node; ours lists what the EP could not take.
     assert!(message.contains("ai.onnx.ml.Binarizer (binarize)"), "{message}");
     assert!(!message.contains("Mul (scale)"), "{message}");

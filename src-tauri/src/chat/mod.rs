@@ -16,9 +16,10 @@
 pub mod streams;
 
 use onyx_docs::search::SearchOptions;
-use onyx_engine::chat::{ChatEvent, ChatRequest, FinishReason};
+use onyx_engine::chat::ChatRequest;
 use onyx_engine::conversations::{NewMessage, Role, StoredMessage};
-use onyx_engine::documents::{CitedSource, DocumentIndex, DocumentOptions};
+use onyx_engine::documents::{DocumentIndex, DocumentOptions};
+use onyx_engine::reply::{ChatEvent, CitedSource, FinishReason};
 use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine};
 use serde::{Deserialize, Serialize};

@@ -23,8 +23,8 @@ use tauri::AppHandle;
 
 use crate::error::{Error, ErrorBody};
 use crate::events::{self, ModelKind};
+use crate::notices::Notices;
 use crate::settings::{SettingsState, runtime_config};
-use crate::status::Notices;
 use catalog::Catalog;
 
 /// Where a model is.

@@ -50,6 +50,9 @@ export interface Device {
 export interface ProviderAttempt {
   ep: string;
   device: string;
+  /** The device's index in the runtime's device list; absent when no device was reached. */
+  deviceIndex?: number;
+  deviceKind?: DeviceKind;
   reason: string;
 }
 
@@ -64,6 +67,8 @@ export interface ActiveProvider {
   ep: string;
   deviceKind: DeviceKind;
   deviceName: string;
+  /** The device's index in the runtime's device list. Optional only for older fixtures. */
+  deviceIndex?: number;
   nodesOnEp: number;
   nodesTotal: number;
   placement: Placement[];
