@@ -29,10 +29,11 @@ use serde::Serialize;
 use tauri::AppHandle;
 
 use crate::error::{Error, ErrorBody};
-use crate::events::{self, ModelKind};
+use crate::events;
 use crate::models::{ModelsState, panic_message};
 use crate::notices::Notices;
 use crate::settings::SettingsState;
+use onyx_convert::manifest::ModelKind;
 
 /// Lines shown around a result in a preview, above and below.
 pub const PREVIEW_CONTEXT_LINES: usize = 3;

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use onyx_convert::manifest::ModelKind;
 use onyx_runtime::ActiveProvider;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -20,26 +21,6 @@ pub const MODEL_ERROR: &str = "model-error";
 pub const INDEX_PROGRESS: &str = "index-progress";
 /// An index run stopped on an error: `IndexError`.
 pub const INDEX_ERROR: &str = "index-error";
-
-/// Which of the two models an event is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ModelKind {
-    /// The chat model.
-    Chat,
-    /// The embedding model (documents).
-    Embedding,
-}
-
-impl ModelKind {
-    /// The word used in messages: "chat" or "embedding".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModelKind::Chat => "chat",
-            ModelKind::Embedding => "embedding",
-        }
-    }
-}
 
 /// Payload of [`PROVIDER_CHANGED`].
 #[derive(Clone, Debug, Serialize)]

@@ -1,52 +1,15 @@
 //! `onyx convert` and `onyx inspect`: the model builder from a terminal.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, bail};
-use onyx_convert::chat::{ChatOptions, Progress, convert_gguf_chat, convert_hf_chat};
+use onyx_convert::chat::Progress;
+use onyx_convert::convert::{ConvertOptions, convert};
+use onyx_convert::folder::{ModelFolder, SourceKind};
 use onyx_convert::gguf::GgufFile;
 use onyx_convert::hf::RawConfig;
-use onyx_convert::llama::{CpuOptions, NpuOptions};
-use onyx_convert::package::{MANIFEST_FILE, Precision, Target};
+use onyx_convert::manifest::{ModelKind, QuantScheme, Target};
 use onyx_convert::safetensors::SafeTensors;
-
-/// What an input path holds.
-enum Input {
-    Gguf(PathBuf),
-    HfDecoder(PathBuf),
-    HfBert(PathBuf),
-}
-
-fn detect(input: &Path) -> anyhow::Result<Input> {
-    if input.is_file() {
-        let mut magic = [0u8; 4];
-        let mut file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
-        std::io::Read::read_exact(&mut file, &mut magic)
-            .with_context(|| format!("{}: file too short", input.display()))?;
-        if &magic == b"GGUF" {
-            return Ok(Input::Gguf(input.to_path_buf()));
-        }
-        bail!(
-            "{}: not a GGUF file (magic {:02x?}); pass a .gguf file or a Hugging Face folder",
-            input.display(),
-            magic
-        );
-    }
-    let config = input.join("config.json");
-    if !config.is_file() {
-        bail!("{}: neither a GGUF file nor a folder with config.json", input.display());
-    }
-    let raw = RawConfig::read(&config)?;
-    match raw.model_type.as_deref() {
-        Some("bert") => Ok(Input::HfBert(input.to_path_buf())),
-        Some("llama" | "qwen2" | "mistral") => Ok(Input::HfDecoder(input.to_path_buf())),
-        Some(other) => {
-            bail!("{}: unsupported model_type '{other}' (supported: llama, qwen2, mistral, bert)", config.display())
-        }
-        None => bail!("{}: no model_type", config.display()),
-    }
-}
 
 /// A one-line progress bar on a terminal; plain step lines with the percentage done otherwise
 /// (logs, CI), where a redrawn line would be noise.
@@ -108,56 +71,35 @@ fn percent(done: f32) -> u32 {
 }
 
 /// `onyx convert`.
-pub fn run_convert(input: &Path, out: &Path, targets: &[Target], quant: Option<Precision>) -> anyhow::Result<()> {
+pub fn run_convert(input: &Path, out: &Path, targets: &[Target], quant: Option<QuantScheme>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    let source = SourceKind::detect(input)?;
+    let options = ConvertOptions::new(targets, quant)?;
     let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
-    let mut progress = |p: Progress| bar.update(p);
-    match detect(input)? {
-        Input::Gguf(path) => {
-            let manifest = convert_gguf_chat(&path, out, &chat_options(targets, quant)?, &mut progress)?;
-            println!("converted {} ({} layers) into {}", manifest.name, manifest.architecture.layers, out.display());
-        }
-        Input::HfDecoder(dir) => {
-            let manifest = convert_hf_chat(&dir, out, &chat_options(targets, quant)?, &mut progress)?;
-            println!("converted {} ({} layers) into {}", manifest.name, manifest.architecture.layers, out.display());
-        }
-        Input::HfBert(dir) => {
-            let precision = quant.unwrap_or(Precision::Fp32);
-            let summary =
-                onyx_convert::bert::convert_embedding_with_progress(&dir, out, targets, precision, &mut progress)?;
-            println!("converted embedding model ({} dims) into {}", summary.manifest.dim, summary.dir.display());
-        }
-    }
+    let manifest = convert(&source, out, &options, &mut |p: Progress| bar.update(p))?;
+    let what = match (manifest.kind, &manifest.embedding, manifest.architecture.layers) {
+        (ModelKind::Embedding, Some(embedding), _) => format!("embedding model ({} dims)", embedding.dim),
+        (_, _, Some(layers)) => format!("{} ({layers} layers)", manifest.name),
+        _ => manifest.name.clone(),
+    };
+    println!("converted {what} into {}", out.display());
     println!("took {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
-fn chat_options(targets: &[Target], quant: Option<Precision>) -> anyhow::Result<ChatOptions> {
-    let cpu = match quant.unwrap_or(Precision::Int4) {
-        Precision::Int4 => CpuOptions::int4(),
-        Precision::Int8 => CpuOptions::int8(),
-        Precision::Fp16 => CpuOptions::fp16(),
-        Precision::Fp32 => CpuOptions::exact(),
-    };
-    // The npu variant is int8 (what NPUs run fast) unless exact weights were asked for.
-    let npu = NpuOptions { int8: quant != Some(Precision::Fp32), ..NpuOptions::default() };
-    if targets.is_empty() {
-        bail!("--target needs at least one of cpu, npu");
-    }
-    Ok(ChatOptions {
-        cpu: targets.contains(&Target::Cpu).then_some(cpu),
-        npu: targets.contains(&Target::Npu).then_some(npu),
-    })
-}
-
 /// `onyx inspect`.
 pub fn run_inspect(path: &Path) -> anyhow::Result<()> {
-    if path.is_dir() && path.join(MANIFEST_FILE).is_file() {
-        let text = std::fs::read_to_string(path.join(MANIFEST_FILE)).context("reading the manifest")?;
-        let manifest: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{}: invalid JSON", path.join(MANIFEST_FILE).display()))?;
-        println!("Onyx {} package: {}", manifest["kind"].as_str().unwrap_or("?"), path.display());
-        println!("{}", serde_json::to_string_pretty(&manifest)?);
+    if path.is_dir()
+        && let Ok(folder) = ModelFolder::open(path)
+    {
+        println!("{} model, {}: {}", folder.kind, folder.layout.describe(), path.display());
+        println!("  tokenizer {}", folder.tokenizer.display());
+        if let Some(manifest) = folder.manifest() {
+            if let Some(version) = folder.format_version.filter(|&v| v != manifest.format_version) {
+                println!("  manifest format version {version}, read as {}", manifest.format_version);
+            }
+            println!("{}", serde_json::to_string_pretty(manifest)?);
+        }
         return Ok(());
     }
     if path.is_file() && path.extension().is_some_and(|e| e == "gguf") {

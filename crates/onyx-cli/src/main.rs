@@ -91,10 +91,10 @@ enum Command {
         output: PathBuf,
         /// Variants to build.
         #[arg(long, value_delimiter = ',', default_value = "cpu,npu")]
-        target: Vec<onyx_convert::package::Target>,
+        target: Vec<onyx_convert::manifest::Target>,
         /// Weight precision: int4 (chat default), int8, fp16 or fp32 (exact; embedding default).
         #[arg(long)]
-        quant: Option<onyx_convert::package::Precision>,
+        quant: Option<onyx_convert::manifest::QuantScheme>,
     },
     /// Show what a GGUF file, safetensors checkpoint or Onyx package holds.
     Inspect {

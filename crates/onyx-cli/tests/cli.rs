@@ -199,13 +199,16 @@ fn an_unusable_runtime_flag_is_warned_about_when_another_library_is_found() {
 fn tiny_npu_package(dir: &Path) -> PathBuf {
     use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
     use onyx_convert::llama::{CpuOptions, NpuOptions};
+    use onyx_convert::manifest::QuantScheme;
     let config = onyx_convert::tiny::tiny_config(false);
     let weights = onyx_convert::tiny::tiny_weights(&config, 3);
     let gguf = dir.join("tiny.gguf");
     onyx_convert::tiny::write_gguf(&config, &weights, &gguf, "llama").expect("gguf");
     let out = dir.join("tiny");
-    let options =
-        ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: false }) };
+    let options = ChatOptions {
+        cpu: Some(CpuOptions::int4()),
+        npu: Some(NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Fp32 }),
+    };
     convert_gguf_chat(&gguf, &out, &options, &mut |_| {}).expect("convert");
     out
 }

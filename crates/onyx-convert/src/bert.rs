@@ -34,13 +34,11 @@ use std::path::{Path, PathBuf};
 
 mod calibration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::ConvertError;
 use crate::graph;
-use crate::hf::{self, BertConfig, Pooling, Prefixes, RawConfig, SentenceTransformers};
+use crate::hf::{self, BertConfig, Pooling, RawConfig, SentenceTransformers};
 use crate::onnx::{self, AttributeValue, DataType, Dim, Model, Tensor};
-use crate::package::{FORMAT_VERSION, MANIFEST_FILE, PartialPackage, sha256_file_reporting};
+use crate::package::{PartialPackage, sha256_file_reporting};
 use crate::progress::{Progress, Tracker};
 use crate::safetensors::{Dtype, SafeTensors};
 
@@ -83,131 +81,10 @@ const EXTERNAL_THRESHOLD: usize = 1024;
 /// all-MiniLM-L6-v2's 1536 hold the activations up to 30× the median channel's.
 const FFN_OUTLIERS: usize = 16;
 
-pub use crate::package::{Precision, Target};
-
-/// `onyx-model.json` for an embedding package.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EmbeddingManifest {
-    /// [`FORMAT_VERSION`].
-    pub format_version: u32,
-    /// Always `embedding`.
-    pub kind: String,
-    /// Always `bert` here.
-    pub architecture: String,
-    /// The weights the package was built from.
-    pub source: SourceInfo,
-    /// The most tokens one input may have; the tokenizer truncates to it.
-    pub context_length: usize,
-    /// Embedding width.
-    pub dim: usize,
-    /// How token vectors are pooled (inside the graph).
-    pub pooling: Pooling,
-    /// Whether the graph's output is unit-length.
-    pub normalize: bool,
-    /// Prompts to put before queries and documents, when the model was trained with them.
-    #[serde(default, skip_serializing_if = "Prefixes::is_empty")]
-    pub prefixes: Prefixes,
-    /// One graph per target.
-    pub variants: Vec<Variant>,
-}
-
-/// The checkpoint a package came from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceInfo {
-    /// File name inside the source folder: the safetensors file, or the shard index.
-    pub file: String,
-    /// Lowercase hex SHA-256 of that file.
-    pub sha256: String,
-    /// For sharded checkpoints, every shard and its hash (the index alone does not pin weights).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub shards: Vec<SourceFile>,
-}
-
-/// One source file and its hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceFile {
-    /// File name.
-    pub file: String,
-    /// Lowercase hex SHA-256.
-    pub sha256: String,
-}
-
-/// One graph in a package.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Variant {
-    /// The device class it was built for.
-    pub target: Target,
-    /// The `.onnx` file, relative to the package folder.
-    pub file: String,
-    /// Weight precision.
-    pub precision: Precision,
-    /// Dynamic or static input shapes.
-    pub shapes: Shapes,
-    /// Graph input names, in order.
-    pub inputs: Vec<String>,
-    /// Graph output names, in order.
-    pub outputs: Vec<String>,
-    /// The file holding the graph's weights, relative to the package folder; packages written
-    /// before weights moved out of the graph have none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_file: Option<String>,
-}
-
-/// A graph's input shapes: `{"dynamic": true}` or `{"static": {"batch": 1, "sequence": 256}}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "ShapesRepr", try_from = "ShapesRepr")]
-pub enum Shapes {
-    /// Any batch size and sequence length.
-    Dynamic,
-    /// Exactly this batch size and sequence length; inputs are padded to it.
-    Static {
-        /// Batch size.
-        batch: usize,
-        /// Sequence length.
-        sequence: usize,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct ShapesRepr {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dynamic: Option<bool>,
-    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
-    fixed: Option<StaticShape>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StaticShape {
-    batch: usize,
-    sequence: usize,
-}
-
-impl From<Shapes> for ShapesRepr {
-    fn from(shapes: Shapes) -> Self {
-        match shapes {
-            Shapes::Dynamic => ShapesRepr { dynamic: Some(true), fixed: None },
-            Shapes::Static { batch, sequence } => {
-                ShapesRepr { dynamic: None, fixed: Some(StaticShape { batch, sequence }) }
-            }
-        }
-    }
-}
-
-impl TryFrom<ShapesRepr> for Shapes {
-    type Error = String;
-
-    fn try_from(repr: ShapesRepr) -> Result<Self, Self::Error> {
-        match (repr.dynamic, repr.fixed) {
-            (Some(true), None) => Ok(Shapes::Dynamic),
-            (None | Some(false), Some(StaticShape { batch, sequence })) => Ok(Shapes::Static { batch, sequence }),
-            _ => Err("shapes must be {\"dynamic\": true} or {\"static\": {\"batch\", \"sequence\"}}".to_owned()),
-        }
-    }
-}
+use crate::manifest::{
+    Architecture, EmbeddingInfo, FORMAT_VERSION, MANIFEST_FILE, Manifest, ModelKind, QuantScheme, Shapes, Source,
+    SourceFile, Target, Variant,
+};
 
 /// What [`convert_embedding`] wrote.
 #[derive(Clone, Debug)]
@@ -215,7 +92,7 @@ pub struct PackageSummary {
     /// The package folder.
     pub dir: PathBuf,
     /// Its manifest, as written.
-    pub manifest: EmbeddingManifest,
+    pub manifest: Manifest,
 }
 
 /// A BERT checkpoint folder, opened and fully checked: config values, every tensor's presence,
@@ -291,7 +168,7 @@ impl BertSource {
 
     /// Builds the ONNX model for `target` at `precision`, before encoding, so callers (and tests)
     /// can inspect its nodes and value infos.
-    pub fn build(&self, target: Target, precision: Precision) -> Result<Model, ConvertError> {
+    pub fn build(&self, target: Target, precision: QuantScheme) -> Result<Model, ConvertError> {
         check_precision(&self.dir, precision)?;
         BertGraph::new(self, target, precision).build()
     }
@@ -376,14 +253,14 @@ impl BertSource {
 }
 
 /// Builds the ONNX model for one target; see [`BertSource::build`].
-pub fn build_model(src_dir: &Path, target: Target, precision: Precision) -> Result<Model, ConvertError> {
+pub fn build_model(src_dir: &Path, target: Target, precision: QuantScheme) -> Result<Model, ConvertError> {
     BertSource::open(src_dir)?.build(target, precision)
 }
 
-fn check_precision(src_dir: &Path, precision: Precision) -> Result<(), ConvertError> {
+fn check_precision(src_dir: &Path, precision: QuantScheme) -> Result<(), ConvertError> {
     match precision {
-        Precision::Fp32 | Precision::Int8 => Ok(()),
-        Precision::Fp16 | Precision::Int4 => Err(ConvertError::unsupported(
+        QuantScheme::Fp32 | QuantScheme::Int8 => Ok(()),
+        QuantScheme::Fp16 | QuantScheme::Int4 => Err(ConvertError::unsupported(
             src_dir,
             format!("precision {precision} for BERT embedding models (fp32 and int8 are built)"),
         )),
@@ -396,12 +273,12 @@ fn check_precision(src_dir: &Path, precision: Precision) -> Result<(), ConvertEr
 struct BertGraph<'a> {
     source: &'a BertSource,
     target: Target,
-    precision: Precision,
+    precision: QuantScheme,
     graph: graph::GraphBuilder,
 }
 
 impl<'a> BertGraph<'a> {
-    fn new(source: &'a BertSource, target: Target, precision: Precision) -> Self {
+    fn new(source: &'a BertSource, target: Target, precision: QuantScheme) -> Self {
         let graph = graph::GraphBuilder::new(&format!("onyx_bert_embedding_{target}"));
         Self { source, target, precision, graph }
     }
@@ -509,7 +386,7 @@ impl<'a> BertGraph<'a> {
             half: self.constant_f32("const.half", &[], &[0.5]),
         };
         let quantization = match (self.target, self.precision) {
-            (Target::Cpu, Precision::Int8) => Some(self.activation_quantization()?),
+            (Target::Cpu, QuantScheme::Int8) => Some(self.activation_quantization()?),
             _ => None,
         };
 
@@ -733,7 +610,7 @@ impl<'a> BertGraph<'a> {
     /// `x · W + b` at the build's weight precision: fp32, or (npu int8) weight-only int8
     /// dequantized in the graph.
     fn linear(&mut self, input: &str, prefix: &str, dense: &Dense) -> String {
-        if self.precision != Precision::Int8 {
+        if self.precision != QuantScheme::Int8 {
             return self.float_linear(input, prefix, dense);
         }
         let dims = [dense.inputs as i64, dense.outputs as i64];
@@ -953,7 +830,7 @@ pub fn convert_embedding(
     src_dir: &Path,
     out_dir: &Path,
     targets: &[Target],
-    precision: Precision,
+    precision: QuantScheme,
 ) -> Result<PackageSummary, ConvertError> {
     convert_embedding_with_progress(src_dir, out_dir, targets, precision, &mut |_| {})
 }
@@ -964,7 +841,7 @@ pub fn convert_embedding_with_progress(
     src_dir: &Path,
     out_dir: &Path,
     targets: &[Target],
-    precision: Precision,
+    precision: QuantScheme,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<PackageSummary, ConvertError> {
     // Reading checks every tensor's header and prepares the tokenizer, quick next to building,
@@ -1003,16 +880,16 @@ pub fn convert_embedding_with_progress(
         partial.write(&file, &bytes)?;
         let shapes = match target {
             Target::Cpu => Shapes::Dynamic,
-            Target::Npu => Shapes::Static { batch: NPU_BATCH, sequence: source.npu_sequence() },
+            Target::Npu => Shapes::Static { batch: NPU_BATCH, sequence: source.npu_sequence(), context: None },
         };
         variants.push(Variant {
             target,
-            file,
-            precision,
+            quant: precision,
+            files: vec![file],
+            data_file: Some(data_file),
             shapes,
             inputs: [INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS].map(str::to_owned).to_vec(),
             outputs: [SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS].map(str::to_owned).to_vec(),
-            data_file: Some(data_file),
         });
     }
 
@@ -1026,16 +903,30 @@ pub fn convert_embedding_with_progress(
     }
 
     tracker.part(HASHING_STARTS, 1.0);
-    let manifest = EmbeddingManifest {
+    let config = &source.config;
+    let name = src_dir.file_name().map_or_else(|| "embedding model".to_owned(), |n| n.to_string_lossy().into_owned());
+    let manifest = Manifest {
         format_version: FORMAT_VERSION,
-        kind: "embedding".to_owned(),
-        architecture: "bert".to_owned(),
+        kind: ModelKind::Embedding,
+        name,
+        architecture: Architecture {
+            name: "bert".to_owned(),
+            layers: Some(config.num_hidden_layers),
+            hidden: Some(config.hidden_size),
+            heads: Some(config.num_attention_heads),
+            kv_heads: Some(config.num_attention_heads),
+            head_dim: Some(config.head_dim()),
+            vocab: Some(config.vocab_size),
+        },
         source: source_info(&source.weights, &mut |done| tracker.advance(done))?,
         context_length: source.context_length(),
-        dim: source.config.hidden_size,
-        pooling: Pooling::Mean,
-        normalize: true,
-        prefixes: source.sentence_transformers.as_ref().map(|st| st.prefixes.clone()).unwrap_or_default(),
+        chat: None,
+        embedding: Some(EmbeddingInfo {
+            dim: config.hidden_size,
+            pooling: Pooling::Mean,
+            normalize: true,
+            prefixes: source.sentence_transformers.as_ref().map(|st| st.prefixes.clone()).unwrap_or_default(),
+        }),
         variants,
     };
     let json = serde_json::to_vec_pretty(&manifest)
@@ -1069,7 +960,7 @@ fn prepared_tokenizer(src_dir: &Path, context_length: usize) -> Result<Vec<u8>, 
 }
 
 /// The source record, hashing every file; `progress` hears the share of the files hashed.
-fn source_info(weights: &SafeTensors, progress: &mut dyn FnMut(f32)) -> Result<SourceInfo, ConvertError> {
+fn source_info(weights: &SafeTensors, progress: &mut dyn FnMut(f32)) -> Result<Source, ConvertError> {
     let name = |path: &Path| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let source = weights.source();
     let sharded = !weights.files().any(|f| f == source);
@@ -1085,7 +976,7 @@ fn source_info(weights: &SafeTensors, progress: &mut dyn FnMut(f32)) -> Result<S
     } else {
         Vec::new()
     };
-    Ok(SourceInfo { file: name(source), sha256, shards })
+    Ok(Source { file: name(source), sha256, shards })
 }
 
 #[cfg(test)]
@@ -1103,17 +994,5 @@ mod tests {
             let scale = scales[i % 3];
             assert!((f32::from(qv) * scale - v).abs() <= scale / 2.0 + 1e-7, "element {i}");
         }
-    }
-
-    #[test]
-    fn shapes_serialize_as_the_manifest_documents() {
-        let dynamic = serde_json::to_string(&Shapes::Dynamic).expect("json");
-        assert_eq!(dynamic, r#"{"dynamic":true}"#);
-        let fixed = serde_json::to_string(&Shapes::Static { batch: 1, sequence: 256 }).expect("json");
-        assert_eq!(fixed, r#"{"static":{"batch":1,"sequence":256}}"#);
-        assert_eq!(serde_json::from_str::<Shapes>(&fixed).expect("parse"), Shapes::Static { batch: 1, sequence: 256 });
-        assert!(serde_json::from_str::<Shapes>("{}").is_err());
-        assert_eq!(serde_json::to_string(&Precision::Int8).expect("json"), "\"int8\"");
-        assert_eq!(serde_json::to_string(&Target::Npu).expect("json"), "\"npu\"");
     }
 }

@@ -1,7 +1,7 @@
 //! Converting a chat model (a Llama-family GGUF) into an Onyx model package.
 //!
 //! ```text
-//! <out>/onyx-model.json         manifest (see [`ChatManifest`])
+//! <out>/onyx-model.json         manifest (see [`crate::manifest`])
 //! <out>/tokenizer.json          for the `tokenizers` crate
 //! <out>/tokenizer_config.json   chat template, bos/eos, special tokens
 //! <out>/genai_config.json       so onnxruntime-genai can also run the cpu variant
@@ -14,16 +14,18 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::ConvertError;
 use crate::gguf::GgufFile;
 use crate::gguf_llama::{GgufWeights, config_from_gguf};
 use crate::hf::RawConfig;
 use crate::hf_llama::{SafetensorsWeights, config_from_hf};
-use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, WeightFormat, Weights, names, npu_names};
+use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, Weights, names, npu_names};
+use crate::manifest::{
+    Architecture, ChatInfo, FORMAT_VERSION, MANIFEST_FILE, Manifest, ModelKind, QuantScheme, Shapes, Source,
+    SpecialTokens, Target, Variant,
+};
 use crate::onnx;
-use crate::package::{FORMAT_VERSION, MANIFEST_FILE, PartialPackage, Source, sha256_file_reporting};
+use crate::package::{PartialPackage, sha256_file_reporting};
 pub use crate::progress::Progress;
 use crate::progress::{ReportingWeights, Tracker, llama_weight_values};
 use crate::tokenizer::TokenizerInfo;
@@ -43,6 +45,23 @@ pub struct ChatOptions {
 impl Default for ChatOptions {
     fn default() -> Self {
         Self { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions::default()) }
+    }
+}
+
+impl ChatOptions {
+    /// The variants `onyx convert --target T --quant Q` and the app's import build: the cpu
+    /// variant in `quant` (int4 when none is asked for), the npu variant in int8, what NPUs run
+    /// fast, unless fp32 was asked for (it builds nothing else).
+    pub fn for_targets(targets: &[Target], quant: Option<QuantScheme>) -> Result<Self, String> {
+        if targets.is_empty() {
+            return Err("no target requested (expected cpu and/or npu)".into());
+        }
+        let cpu = CpuOptions::with_quant(quant.unwrap_or(QuantScheme::Int4));
+        let npu_quant = if quant == Some(QuantScheme::Fp32) { QuantScheme::Fp32 } else { QuantScheme::Int8 };
+        Ok(ChatOptions {
+            cpu: targets.contains(&Target::Cpu).then_some(cpu),
+            npu: targets.contains(&Target::Npu).then_some(NpuOptions { quant: npu_quant, ..NpuOptions::default() }),
+        })
     }
 }
 
@@ -69,108 +88,6 @@ fn chat_plan(options: &ChatOptions) -> Vec<(&'static str, f32)> {
     plan
 }
 
-/// The special tokens a runtime needs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SpecialTokens {
-    /// Beginning of sequence.
-    pub bos: Option<u32>,
-    /// Tokens that end a reply.
-    pub eos: Vec<u32>,
-    /// Padding.
-    pub pad: Option<u32>,
-}
-
-/// One variant's files and interface.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatVariant {
-    /// `cpu` or `npu`.
-    pub target: String,
-    /// `fp32`, `int4` or `int8`.
-    pub precision: String,
-    /// Graph files: one for cpu; `prefill` then `decode` for npu.
-    pub files: Vec<String>,
-    /// External weight file shared by the graphs, if any.
-    pub data_file: Option<String>,
-    /// `dynamic`, or the static sizes.
-    pub shapes: Shapes,
-    /// Graph input names (layer inputs written with `{layer}`).
-    pub inputs: Vec<String>,
-    /// Graph output names.
-    pub outputs: Vec<String>,
-}
-
-/// Shapes of a variant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Shapes {
-    /// Any batch and sequence length.
-    Dynamic,
-    /// Fixed: a KV cache of `context` slots, prefill in chunks of `chunk` tokens. The npu variant
-    /// ships two graphs (chunk and 1) sharing one weight file, rather than one graph with
-    /// free-dimension overrides, so each graph is fully static as written.
-    Static {
-        /// KV cache slots.
-        context: usize,
-        /// Prefill chunk.
-        chunk: usize,
-    },
-}
-
-/// The architecture's numbers, for runtimes that size caches.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatArchitecture {
-    /// `llama`, `qwen2`, ...
-    pub name: String,
-    /// Decoder layers.
-    pub layers: usize,
-    /// Model width.
-    pub hidden: usize,
-    /// Query heads.
-    pub heads: usize,
-    /// Key/value heads.
-    pub kv_heads: usize,
-    /// Head size.
-    pub head_dim: usize,
-    /// Vocabulary size.
-    pub vocab: usize,
-}
-
-/// `onyx-model.json` of a chat package.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatManifest {
-    /// [`FORMAT_VERSION`].
-    pub format_version: u32,
-    /// Always `chat`.
-    pub kind: String,
-    /// Model name from the source's metadata.
-    pub name: String,
-    /// Architecture numbers.
-    pub architecture: ChatArchitecture,
-    /// Where the weights came from.
-    pub source: Source,
-    /// The model's trained context length.
-    pub context_length: usize,
-    /// Special tokens.
-    pub special_tokens: SpecialTokens,
-    /// What the cpu variant's logits cover: `last` (only the last position).
-    pub logits: String,
-    /// Built variants.
-    pub variants: Vec<ChatVariant>,
-}
-
-fn precision_name(format: WeightFormat) -> &'static str {
-    match format {
-        WeightFormat::Exact => "fp32",
-        WeightFormat::Int4 => "int4",
-        WeightFormat::Int8 => "int8",
-        WeightFormat::Fp16 => "fp16",
-    }
-}
-
 /// Per-layer input and output names, written once with a `{layer}` placeholder.
 fn layer_names() -> (Vec<String>, Vec<String>) {
     (
@@ -191,7 +108,7 @@ pub fn convert_gguf_chat(
     out_dir: &Path,
     options: &ChatOptions,
     progress: &mut dyn FnMut(Progress),
-) -> Result<ChatManifest, ConvertError> {
+) -> Result<Manifest, ConvertError> {
     let mut tracker = Tracker::new(progress, &chat_plan(options));
     tracker.step("reading");
     let gguf = GgufFile::open(gguf_path)?;
@@ -199,7 +116,7 @@ pub fn convert_gguf_chat(
     let weights = GgufWeights::new(&gguf, &config);
     let name = gguf.get_str("general.name").unwrap_or("chat model").to_owned();
     let sha256 = sha256_file_reporting(gguf_path, &mut |done| tracker.advance(done))?;
-    let source = Source { file: file_name(gguf_path), sha256 };
+    let source = Source { file: file_name(gguf_path), sha256, shards: Vec::new() };
     let tokenizer = |dir: &Path| crate::tokenizer::export_tokenizer(&gguf, dir);
     write_chat_package(&config, &weights, name, source, tokenizer, out_dir, options, &mut tracker)
 }
@@ -212,14 +129,14 @@ pub fn convert_hf_chat(
     out_dir: &Path,
     options: &ChatOptions,
     progress: &mut dyn FnMut(Progress),
-) -> Result<ChatManifest, ConvertError> {
+) -> Result<Manifest, ConvertError> {
     let mut tracker = Tracker::new(progress, &chat_plan(options));
     tracker.step("reading");
     let config = config_from_hf(dir)?;
     let weights = SafetensorsWeights::open(dir)?;
     let source_file = weights.source().to_path_buf();
     let sha256 = sha256_file_reporting(&source_file, &mut |done| tracker.advance(done))?;
-    let source = Source { file: file_name(&source_file), sha256 };
+    let source = Source { file: file_name(&source_file), sha256, shards: Vec::new() };
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("chat model").to_owned();
     let tokenizer = |out: &Path| copy_hf_tokenizer(dir, out, &config);
     write_chat_package(&config, &weights, name, source, tokenizer, out_dir, options, &mut tracker)
@@ -269,7 +186,7 @@ fn write_chat_package(
     out_dir: &Path,
     options: &ChatOptions,
     tracker: &mut Tracker<'_>,
-) -> Result<ChatManifest, ConvertError> {
+) -> Result<Manifest, ConvertError> {
     let package = PartialPackage::create(out_dir)?;
 
     tracker.step("tokenizer");
@@ -293,9 +210,9 @@ fn write_chat_package(
         inputs.extend(past.iter().cloned());
         let mut outputs = vec![names::LOGITS.to_owned()];
         outputs.extend(present.iter().cloned());
-        variants.push(ChatVariant {
-            target: "cpu".into(),
-            precision: precision_name(cpu.format).into(),
+        variants.push(Variant {
+            target: Target::Cpu,
+            quant: cpu.quant,
             files: vec!["model.cpu.onnx".into()],
             data_file: Some(CPU_DATA_FILE.into()),
             shapes: Shapes::Dynamic,
@@ -324,38 +241,41 @@ fn write_chat_package(
         inputs.extend(past.iter().cloned());
         let mut outputs = vec![names::LOGITS.to_owned()];
         outputs.extend(present.iter().cloned());
-        variants.push(ChatVariant {
-            target: "npu".into(),
-            precision: if npu.int8 { "int8".into() } else { "fp32".into() },
+        variants.push(Variant {
+            target: Target::Npu,
+            quant: npu.quant,
             files: vec!["model.npu.prefill.onnx".into(), "model.npu.decode.onnx".into()],
             data_file: Some("model.npu.data".into()),
-            shapes: Shapes::Static { context: npu.context, chunk: npu.chunk },
+            shapes: Shapes::Static { batch: 1, sequence: npu.chunk, context: Some(npu.context) },
             inputs,
             outputs,
         });
     }
 
-    let manifest = ChatManifest {
+    let manifest = Manifest {
         format_version: FORMAT_VERSION,
-        kind: "chat".into(),
+        kind: ModelKind::Chat,
         name,
-        architecture: ChatArchitecture {
+        architecture: Architecture {
             name: config.architecture.clone(),
-            layers: config.layers,
-            hidden: config.hidden,
-            heads: config.heads,
-            kv_heads: config.kv_heads,
-            head_dim: config.head_dim,
-            vocab: config.vocab,
+            layers: Some(config.layers),
+            hidden: Some(config.hidden),
+            heads: Some(config.heads),
+            kv_heads: Some(config.kv_heads),
+            head_dim: Some(config.head_dim),
+            vocab: Some(config.vocab),
         },
         source,
         context_length: config.context_length,
-        special_tokens: SpecialTokens {
-            bos: tokenizer.bos_token_id,
-            eos: tokenizer.eos_token_ids.clone(),
-            pad: tokenizer.pad_token_id,
-        },
-        logits: "last".into(),
+        chat: Some(ChatInfo {
+            special_tokens: SpecialTokens {
+                bos: tokenizer.bos_token_id,
+                eos: tokenizer.eos_token_ids.clone(),
+                pad: tokenizer.pad_token_id,
+            },
+            logits: "last".into(),
+        }),
+        embedding: None,
         variants,
     };
     package.write_json(MANIFEST_FILE, &manifest)?;

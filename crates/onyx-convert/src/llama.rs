@@ -14,6 +14,7 @@
 use crate::ConvertError;
 use crate::blockwise;
 use crate::graph::GraphBuilder;
+use crate::manifest::QuantScheme;
 use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
 
 /// The hyper-parameters a Llama-family graph needs.
@@ -87,25 +88,15 @@ pub trait Weights {
     fn source(&self) -> &std::path::Path;
 }
 
-/// How a variant stores its matrix weights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightFormat {
-    /// f32, the source's dequantized values bit for bit: what tests pin exactness with.
-    Exact,
-    /// 4-bit blocks of 32 with uint8 zero points (`MatMulNBits`), ORT's fast CPU path.
-    Int4,
-    /// 8-bit blocks of 32 (`MatMulNBits` with `bits = 8`): twice int4's size, far closer to the
-    /// source on small models.
-    Int8,
-    /// f16 weights, widened to f32 when the session loads (halves the file, same compute).
-    Fp16,
-}
-
 /// Options of the cpu variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuOptions {
-    /// Weight storage.
-    pub format: WeightFormat,
+    /// Weight storage: fp32 (the source's dequantized values bit for bit, what tests pin
+    /// exactness with), fp16 (widened to f32 when the session loads: half the file, the same
+    /// compute), int4 (blocks of 32 with uint8 zero points, `MatMulNBits`: ORT's fast CPU path)
+    /// or int8 (`MatMulNBits` with `bits = 8`: twice int4's size, far closer to the source on
+    /// small models).
+    pub quant: QuantScheme,
     /// `MatMulNBits` accuracy level for int4/int8 weights: 4 quantizes activations to int8 on
     /// the fly (ORT's fastest CPU kernels), 0 computes in f32 (slower; tests use it to pin the
     /// packing).
@@ -115,22 +106,32 @@ pub struct CpuOptions {
 impl CpuOptions {
     /// Exact f32 weights.
     pub fn exact() -> Self {
-        Self { format: WeightFormat::Exact, int4_accuracy_level: 0 }
+        Self { quant: QuantScheme::Fp32, int4_accuracy_level: 0 }
     }
 
     /// Int4 weights on ORT's fast path.
     pub fn int4() -> Self {
-        Self { format: WeightFormat::Int4, int4_accuracy_level: 4 }
+        Self { quant: QuantScheme::Int4, int4_accuracy_level: 4 }
     }
 
     /// Int8 weights on ORT's fast path.
     pub fn int8() -> Self {
-        Self { format: WeightFormat::Int8, int4_accuracy_level: 4 }
+        Self { quant: QuantScheme::Int8, int4_accuracy_level: 4 }
     }
 
     /// f16 weights.
     pub fn fp16() -> Self {
-        Self { format: WeightFormat::Fp16, int4_accuracy_level: 0 }
+        Self { quant: QuantScheme::Fp16, int4_accuracy_level: 0 }
+    }
+
+    /// The options above for `quant`.
+    pub fn with_quant(quant: QuantScheme) -> Self {
+        match quant {
+            QuantScheme::Fp32 => Self::exact(),
+            QuantScheme::Fp16 => Self::fp16(),
+            QuantScheme::Int8 => Self::int8(),
+            QuantScheme::Int4 => Self::int4(),
+        }
     }
 }
 
@@ -196,12 +197,12 @@ fn linear(
     k: usize,
     options: CpuOptions,
 ) -> String {
-    match options.format {
-        WeightFormat::Exact => {
+    match options.quant {
+        QuantScheme::Fp32 => {
             let w = g.const_f32(&format!("{scope}.weight_t"), &[k as i64, n as i64], &transpose(weight, n, k));
             g.op1(scope, "MatMul", &[x, &w])
         }
-        WeightFormat::Fp16 => {
+        QuantScheme::Fp16 => {
             let halves: Vec<u8> =
                 transpose(weight, n, k).iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
             let w = g.initializer(Tensor::raw(
@@ -214,8 +215,8 @@ fn linear(
             let w = g.op1_with(scope, "Cast", "", &[&w], vec![("to", int(DataType::Float as usize))]);
             g.op1(scope, "MatMul", &[x, &w])
         }
-        WeightFormat::Int4 | WeightFormat::Int8 => {
-            let bits = if options.format == WeightFormat::Int4 { 4 } else { 8 };
+        QuantScheme::Int4 | QuantScheme::Int8 => {
+            let bits = if options.quant == QuantScheme::Int4 { 4 } else { 8 };
             let q = if bits == 4 {
                 blockwise::quantize_4bit(weight, n, k, 32)
             } else {
@@ -253,21 +254,21 @@ fn embedding_lookup(
     vocab: usize,
     hidden: usize,
     ids: &str,
-    format: WeightFormat,
+    format: QuantScheme,
 ) -> String {
     let dims = [vocab as i64, hidden as i64];
     match format {
-        WeightFormat::Exact => {
+        QuantScheme::Fp32 => {
             let table = g.const_f32("token_embd.weight", &dims, embed);
             g.op1("/embed", "Gather", &[&table, ids])
         }
-        WeightFormat::Fp16 => {
+        QuantScheme::Fp16 => {
             let halves: Vec<u8> = embed.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
             let table = g.initializer(Tensor::raw("token_embd.weight.f16", DataType::Float16, &dims, halves));
             let rows = g.op1("/embed", "Gather", &[&table, ids]);
             g.op1_with("/embed", "Cast", "", &[&rows], vec![("to", int(DataType::Float as usize))])
         }
-        WeightFormat::Int4 | WeightFormat::Int8 => {
+        QuantScheme::Int4 | QuantScheme::Int8 => {
             let q = blockwise::quantize_int8_per_row(embed, vocab, hidden);
             let table = g.initializer(Tensor::i8("token_embd.int8", &dims, &q.values));
             let scales = g.const_f32("token_embd.row_scale", &[vocab as i64], &q.scales);
@@ -325,7 +326,7 @@ pub fn build_cpu(config: &LlamaConfig, weights: &dyn Weights, options: CpuOption
     let sin_cache = g.const_f32("sin_cache", &[config.context_length as i64, half], &sin);
 
     let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
-    let mut residual = embedding_lookup(&mut g, &embed, config.vocab, hidden, &input_ids, options.format);
+    let mut residual = embedding_lookup(&mut g, &embed, config.vocab, hidden, &input_ids, options.quant);
 
     let eps = AttributeValue::Float(config.rms_eps);
     let first_gamma = fetch(weights, "blk.0.attn_norm.weight", &[hidden])?;
@@ -465,13 +466,13 @@ pub struct NpuOptions {
     pub context: usize,
     /// Tokens per prefill run.
     pub chunk: usize,
-    /// Weight storage: exact f32, or int8 (per-channel `DequantizeLinear → MatMul`).
-    pub int8: bool,
+    /// Weight storage: fp32, or int8 (per-channel `DequantizeLinear → MatMul`).
+    pub quant: QuantScheme,
 }
 
 impl Default for NpuOptions {
     fn default() -> Self {
-        Self { context: 1024, chunk: 64, int8: true }
+        Self { context: 1024, chunk: 64, quant: QuantScheme::Int8 }
     }
 }
 
@@ -542,6 +543,16 @@ pub fn build_npu(
             ),
         ));
     }
+    let int8 = match options.quant {
+        QuantScheme::Int8 => true,
+        QuantScheme::Fp32 => false,
+        other => {
+            return Err(ConvertError::unsupported(
+                weights.source(),
+                format!("{other} weights for the npu target (it builds int8 or fp32)"),
+            ));
+        }
+    };
     let (hidden, hd, c) = (config.hidden, config.head_dim, options.context);
     let (heads, kv_heads) = (config.heads, config.kv_heads);
     let group = heads / kv_heads;
@@ -579,7 +590,7 @@ pub fn build_npu(
     };
 
     let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
-    let embed_table = if options.int8 {
+    let embed_table = if int8 {
         // Per-row scales: each token's embedding keeps its own range.
         let q = blockwise::quantize_int8_per_row(&embed, config.vocab, hidden);
         let values = g.initializer(Tensor::i8("token_embd.int8", &[config.vocab as i64, hidden as i64], &q.values));
@@ -613,7 +624,7 @@ pub fn build_npu(
 
         let project = |g: &mut GraphBuilder, name: &str, n: usize| -> Result<String, ConvertError> {
             let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
-            let wt = npu_weight_t(g, &w(name), &weight, n, hidden, options.int8);
+            let wt = npu_weight_t(g, &w(name), &weight, n, hidden, int8);
             let mut out = g.op1(&format!("{scope}/{name}"), "MatMul", &[&normed, &wt]);
             if config.qkv_bias {
                 let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
@@ -658,7 +669,7 @@ pub fn build_npu(
         let context = g.op1(&scope, "Reshape", &[&context, &merged_shape]);
 
         let wo = fetch(weights, &w("attn_output.weight"), &[hidden, heads * hd])?;
-        let wo = npu_weight_t(&mut g, &w("attn_output"), &wo, hidden, heads * hd, options.int8);
+        let wo = npu_weight_t(&mut g, &w("attn_output"), &wo, hidden, heads * hd, int8);
         let attn_out = g.op1(&scope, "MatMul", &[&context, &wo]);
         x = g.op1(&scope, "Add", &[&x, &attn_out]);
 
@@ -667,7 +678,7 @@ pub fn build_npu(
         let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps);
         let mlp = |g: &mut GraphBuilder, name: &str, input: &str, n: usize, k: usize| -> Result<String, ConvertError> {
             let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, k])?;
-            let wt = npu_weight_t(g, &w(name), &weight, n, k, options.int8);
+            let wt = npu_weight_t(g, &w(name), &weight, n, k, int8);
             Ok(g.op1(&format!("{scope}/{name}"), "MatMul", &[input, &wt]))
         };
         let gate = mlp(&mut g, "ffn_gate", &normed, config.intermediate, hidden)?;
@@ -688,7 +699,7 @@ pub fn build_npu(
     } else {
         embed
     };
-    let head_t = npu_weight_t(&mut g, "lm_head", &head, config.vocab, hidden, options.int8);
+    let head_t = npu_weight_t(&mut g, "lm_head", &head, config.vocab, hidden, int8);
     g.op_named("/lm_head/MatMul", "MatMul", "", &[&last, &head_t], &[names::LOGITS], Vec::new());
     g.output(names::LOGITS, DataType::Float, fixed(&[1, 1, config.vocab]));
 

@@ -1,18 +1,14 @@
-//! What every model package shares: targets, precisions, the source record, and writing a
-//! package folder so that a failed conversion leaves nothing half-written.
+//! Writing a package folder so that a failed conversion leaves nothing half-written, and hashing
+//! its source. What the package holds is described by [`crate::manifest`].
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::ConvertError;
-
-/// Version of the `onyx-model.json` format this crate writes.
-pub const FORMAT_VERSION: u32 = 1;
-/// The manifest's file name inside a package.
-pub const MANIFEST_FILE: &str = "onyx-model.json";
+use crate::manifest::MANIFEST_FILE;
 
 /// Lowercase hex SHA-256 of a file, streamed (model files are large).
 pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
@@ -178,100 +174,6 @@ fn check_replaceable(target: &Path) -> Result<(), ConvertError> {
         ));
     }
     Ok(())
-}
-
-/// The device class a graph is built for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Target {
-    /// ORT's CPU EP (and GPUs): dynamic shapes.
-    Cpu,
-    /// NPUs: static shapes and standard operators only.
-    Npu,
-}
-
-impl Target {
-    /// The lowercase name used in manifests and file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Cpu => "cpu",
-            Target::Npu => "npu",
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Weight precision of a build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// The checkpoint's weights as f32, exactly.
-    Fp32,
-    /// Half-precision weights (not built for BERT yet).
-    Fp16,
-    /// Weight-only int8, per output channel.
-    Int8,
-    /// Weight-only int4 (not built for BERT yet).
-    Int4,
-}
-
-impl Precision {
-    /// The lowercase name used in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Fp16 => "fp16",
-            Precision::Int8 => "int8",
-            Precision::Int4 => "int4",
-        }
-    }
-}
-
-impl std::fmt::Display for Precision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a package's weights came from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Source {
-    /// The source file's name.
-    pub file: String,
-    /// Its SHA-256.
-    pub sha256: String,
-}
-
-impl std::str::FromStr for Target {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "cpu" => Ok(Target::Cpu),
-            "npu" => Ok(Target::Npu),
-            other => Err(format!("unknown target '{other}': expected cpu or npu")),
-        }
-    }
-}
-
-impl std::str::FromStr for Precision {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "fp32" | "exact" => Ok(Precision::Fp32),
-            "fp16" => Ok(Precision::Fp16),
-            "int8" => Ok(Precision::Int8),
-            "int4" => Ok(Precision::Int4),
-            other => Err(format!("unknown precision '{other}': expected int4, int8, fp16 or fp32")),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use onyx_convert::bert::{self, Precision, Target};
+use onyx_convert::bert;
+use onyx_convert::manifest::{Manifest, QuantScheme, Target};
 use onyx_convert::onnx::{self, AttributeValue, DataType, Dim, Model, Tensor};
 use onyx_convert::safetensors::{F32Tensor, write_f32};
 use sha2::{Digest, Sha256};
@@ -167,7 +168,7 @@ fn f32s(tensor: &Tensor) -> Vec<f32> {
 fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (src, out) = setup(dir.path());
-    let summary = bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], Precision::Fp32).expect("convert");
+    let summary = bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32).expect("convert");
     assert_eq!(summary.dir, out);
 
     let files: BTreeSet<String> = std::fs::read_dir(&out)
@@ -191,16 +192,19 @@ fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("onyx-model.json")).expect("manifest")).expect("json");
     println!("{}", serde_json::to_string_pretty(&manifest).expect("pretty"));
-    assert_eq!(manifest["formatVersion"], 1);
+    assert_eq!(manifest["formatVersion"], 2);
     assert_eq!(manifest["kind"], "embedding");
-    assert_eq!(manifest["architecture"], "bert");
+    assert_eq!(manifest["architecture"]["name"], "bert");
+    assert_eq!(manifest["architecture"]["hidden"], HIDDEN);
     assert_eq!(manifest["source"]["file"], "model.safetensors");
     assert_eq!(manifest["source"]["sha256"], sha256(&src.join("model.safetensors")));
     assert_eq!(manifest["contextLength"], MAX_SEQ_LENGTH);
-    assert_eq!(manifest["dim"], HIDDEN);
-    assert_eq!(manifest["pooling"], "mean");
-    assert_eq!(manifest["normalize"], true);
-    assert_eq!(manifest["prefixes"], serde_json::json!({"query": "query: ", "document": "passage: "}));
+    assert!(manifest.get("chat").is_none());
+    let embedding = &manifest["embedding"];
+    assert_eq!(embedding["dim"], HIDDEN);
+    assert_eq!(embedding["pooling"], "mean");
+    assert_eq!(embedding["normalize"], true);
+    assert_eq!(embedding["prefixes"], serde_json::json!({"query": "query: ", "document": "passage: "}));
     let io = serde_json::json!({
         "inputs": ["input_ids", "attention_mask", "token_type_ids"],
         "outputs": ["sentence_embedding", "token_embeddings"],
@@ -208,27 +212,26 @@ fn converts_a_tiny_bert_into_a_package_for_cpu_and_npu() {
     let variants = manifest["variants"].as_array().expect("variants");
     assert_eq!(variants.len(), 2);
     assert_eq!(variants[0]["target"], "cpu");
-    assert_eq!(variants[0]["file"], "model.cpu.onnx");
-    assert_eq!(variants[0]["precision"], "fp32");
-    assert_eq!(variants[0]["shapes"], serde_json::json!({"dynamic": true}));
+    assert_eq!(variants[0]["files"], serde_json::json!(["model.cpu.onnx"]));
+    assert_eq!(variants[0]["quant"], "fp32");
+    assert_eq!(variants[0]["shapes"], "dynamic");
     assert_eq!(variants[0]["dataFile"], "model.cpu.data");
     assert_eq!(variants[1]["dataFile"], "model.npu.data");
     assert_eq!(variants[1]["target"], "npu");
-    assert_eq!(variants[1]["file"], "model.npu.onnx");
+    assert_eq!(variants[1]["files"], serde_json::json!(["model.npu.onnx"]));
     assert_eq!(variants[1]["shapes"], serde_json::json!({"static": {"batch": 1, "sequence": 256}}));
     for variant in variants {
         assert_eq!(variant["inputs"], io["inputs"]);
         assert_eq!(variant["outputs"], io["outputs"]);
     }
     // The typed manifest reads back to what the converter returned.
-    let typed: bert::EmbeddingManifest =
-        serde_json::from_slice(&std::fs::read(out.join("onyx-model.json")).expect("manifest")).expect("typed");
+    let typed = Manifest::read(&out.join("onyx-model.json")).expect("typed");
     assert_eq!(typed, summary.manifest);
 
     // The graph and data files are exactly the model `build_model` describes (the build is
     // deterministic), with every initializer of 1 KiB or more moved to the data file.
     for target in [Target::Cpu, Target::Npu] {
-        let mut model = bert::build_model(&src, target, Precision::Fp32).expect("build");
+        let mut model = bert::build_model(&src, target, QuantScheme::Fp32).expect("build");
         let data = onnx::externalize(&mut [&mut model], &format!("model.{target}.data"), 1024);
         let written = std::fs::read(out.join(format!("model.{target}.onnx"))).expect("onnx");
         assert!(written == model.encode(), "model.{target}.onnx differs from build_model's model");
@@ -276,7 +279,7 @@ fn the_npu_graph_is_static_and_uses_only_standard_rank_four_ops() {
         "DequantizeLinear",
     ]
     .into();
-    for precision in [Precision::Fp32, Precision::Int8] {
+    for precision in [QuantScheme::Fp32, QuantScheme::Int8] {
         let model = bert::build_model(&src, Target::Npu, precision).expect("build");
         assert_eq!(model.opsets, vec![(String::new(), 17)], "standard domain at opset 17 only");
         for node in &model.graph.nodes {
@@ -310,7 +313,7 @@ fn the_npu_graph_is_static_and_uses_only_standard_rank_four_ops() {
     }
 
     // The cpu graph keeps batch and sequence symbolic.
-    let cpu = bert::build_model(&src, Target::Cpu, Precision::Fp32).expect("build");
+    let cpu = bert::build_model(&src, Target::Cpu, QuantScheme::Fp32).expect("build");
     let ids = &cpu.graph.inputs[0];
     assert_eq!(ids.name, "input_ids");
     assert_eq!(ids.shape.as_deref(), Some(&[Dim::Named("batch".into()), Dim::Named("sequence".into())][..]));
@@ -330,7 +333,7 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
     let name = "encoder.layer.1.intermediate.dense.weight";
     let expected = transpose(&source_of(name), INTERMEDIATE, HIDDEN);
 
-    let fp32 = bert::build_model(&src, Target::Cpu, Precision::Fp32).expect("fp32");
+    let fp32 = bert::build_model(&src, Target::Cpu, QuantScheme::Fp32).expect("fp32");
     let weight = initializer(&fp32, name);
     assert_eq!(weight.dims, [HIDDEN as i64, INTERMEDIATE as i64]);
     assert_eq!(f32s(weight), expected, "fp32 weights must be bit-exact");
@@ -338,7 +341,7 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
     assert_eq!(f32s(table), source_of("embeddings.word_embeddings.weight"));
 
     // npu: weight-only int8, dequantized in the graph.
-    let npu = bert::build_model(&src, Target::Npu, Precision::Int8).expect("int8 npu");
+    let npu = bert::build_model(&src, Target::Npu, QuantScheme::Int8).expect("int8 npu");
     let dequantize: Vec<_> = npu.graph.nodes.iter().filter(|n| n.op_type == "DequantizeLinear").collect();
     assert_eq!(dequantize.len(), 6 * LAYERS, "q, k, v, attention output, intermediate, output per layer");
     for node in &dequantize {
@@ -363,14 +366,14 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
         assert!((restored - w).abs() <= scale * 0.5 + 1e-6, "element {i}: {restored} vs {w}");
     }
     let int8_bytes = npu.encode().len();
-    let fp32_bytes = bert::build_model(&src, Target::Npu, Precision::Fp32).expect("fp32 npu").encode().len();
+    let fp32_bytes = bert::build_model(&src, Target::Npu, QuantScheme::Fp32).expect("fp32 npu").encode().len();
     println!("tiny model: fp32 {fp32_bytes} bytes, int8 {int8_bytes} bytes");
     assert!(int8_bytes < fp32_bytes);
 
     // cpu: int8 × int8 products on activations quantized at run time, in the pattern ORT fuses
     // into MatMulIntegerToFloat: MatMulInteger(x_q, w_q, x_zero, w_zero) → Cast → Mul(x_scale ·
     // w_scale) → Add(bias).
-    let cpu = bert::build_model(&src, Target::Cpu, Precision::Int8).expect("int8 cpu");
+    let cpu = bert::build_model(&src, Target::Cpu, QuantScheme::Int8).expect("int8 cpu");
     let producer = |output: &str| cpu.graph.nodes.iter().find(|n| n.outputs.iter().any(|o| o == output));
     let consumers = |output: &str| -> Vec<&str> {
         cpu.graph.nodes.iter().filter(|n| n.inputs.iter().any(|i| i == output)).map(|n| n.op_type.as_str()).collect()
@@ -402,12 +405,12 @@ fn checkpoints_saved_from_a_task_head_convert_too() {
     let dir = tempfile::tempdir().expect("tempdir");
     let src = dir.path().join("src");
     tiny_bert(&src, "bert.", None);
-    let model = bert::build_model(&src, Target::Cpu, Precision::Fp32).expect("bert.-prefixed checkpoint");
+    let model = bert::build_model(&src, Target::Cpu, QuantScheme::Fp32).expect("bert.-prefixed checkpoint");
     assert!(model.graph.initializers.iter().any(|t| t.name == "embeddings.word_embeddings.weight"));
 }
 
 /// Converts and expects failure; checks the error names `needle` and nothing was left behind.
-fn expect_failure(src: &Path, out: &Path, precision: Precision, needles: &[&str]) -> String {
+fn expect_failure(src: &Path, out: &Path, precision: QuantScheme, needles: &[&str]) -> String {
     let err = bert::convert_embedding(src, out, &[Target::Cpu, Target::Npu], precision)
         .expect_err("conversion must fail")
         .to_string();
@@ -427,15 +430,15 @@ fn bad_sources_fail_naming_the_file_and_leave_nothing_behind() {
     let src_text = src.display().to_string();
 
     std::fs::remove_file(src.join("tokenizer.json")).expect("rm");
-    let err = expect_failure(&src, &out, Precision::Fp32, &[&format!("{src_text}/tokenizer.json")]);
+    let err = expect_failure(&src, &out, QuantScheme::Fp32, &[&format!("{src_text}/tokenizer.json")]);
     println!("missing tokenizer.json: {err}");
     std::fs::write(src.join("tokenizer.json"), "{\"version\": ").expect("write");
-    expect_failure(&src, &out, Precision::Fp32, &["tokenizer.json", "invalid JSON"]);
+    expect_failure(&src, &out, QuantScheme::Fp32, &["tokenizer.json", "invalid JSON"]);
     std::fs::write(src.join("tokenizer.json"), tiny_tokenizer_json()).expect("write");
 
     let config = std::fs::read_to_string(src.join("config.json")).expect("read");
     std::fs::remove_file(src.join("config.json")).expect("rm");
-    let err = expect_failure(&src, &out, Precision::Fp32, &[&format!("{src_text}/config.json")]);
+    let err = expect_failure(&src, &out, QuantScheme::Fp32, &[&format!("{src_text}/config.json")]);
     println!("missing config.json: {err}");
 
     let narrower = config.replace(&format!("\"intermediate_size\":{INTERMEDIATE}"), "\"intermediate_size\":48");
@@ -444,34 +447,34 @@ fn bad_sources_fail_naming_the_file_and_leave_nothing_behind() {
     let err = expect_failure(
         &src,
         &out,
-        Precision::Fp32,
+        QuantScheme::Fp32,
         &["model.safetensors", "'encoder.layer.0.intermediate.dense.weight'", "[64, 32]", "[48, 32]", "config.json"],
     );
     println!("inconsistent shapes: {err}");
 
     let odd_heads = config.replace(&format!("\"num_attention_heads\":{HEADS}"), "\"num_attention_heads\":5");
     std::fs::write(src.join("config.json"), &odd_heads).expect("write");
-    expect_failure(&src, &out, Precision::Fp32, &["config.json", "num_attention_heads 5"]);
+    expect_failure(&src, &out, QuantScheme::Fp32, &["config.json", "num_attention_heads 5"]);
 
     let tanh = config.replace("\"hidden_act\":\"gelu\"", "\"hidden_act\":\"gelu_new\"");
     std::fs::write(src.join("config.json"), &tanh).expect("write");
-    expect_failure(&src, &out, Precision::Fp32, &["config.json", "unsupported", "gelu_new"]);
+    expect_failure(&src, &out, QuantScheme::Fp32, &["config.json", "unsupported", "gelu_new"]);
     std::fs::write(src.join("config.json"), &config).expect("write");
 
-    expect_failure(&src, &out, Precision::Fp16, &["unsupported", "fp16"]);
+    expect_failure(&src, &out, QuantScheme::Fp16, &["unsupported", "fp16"]);
 
     let missing = dir.path().join("missing-tensor");
     tiny_bert(&missing, "", Some("encoder.layer.1.output.dense.bias"));
     let err = expect_failure(
         &missing,
         &out,
-        Precision::Int8,
+        QuantScheme::Int8,
         &["missing-tensor/model.safetensors", "'encoder.layer.1.output.dense.bias' is missing"],
     );
     println!("missing tensor: {err}");
 
     std::fs::write(src.join("model.safetensors"), b"\x10\0\0\0\0\0\0\0{\"a\":").expect("write");
-    let err = expect_failure(&src, &out, Precision::Fp32, &["model.safetensors", "header"]);
+    let err = expect_failure(&src, &out, QuantScheme::Fp32, &["model.safetensors", "header"]);
     println!("damaged weights: {err}");
 }
 
@@ -479,28 +482,28 @@ fn bad_sources_fail_naming_the_file_and_leave_nothing_behind() {
 fn an_existing_package_is_replaced_but_other_folders_are_never_touched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (src, out) = setup(dir.path());
-    bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], Precision::Fp32).expect("first");
-    let summary = bert::convert_embedding(&src, &out, &[Target::Cpu], Precision::Int8).expect("replace");
+    bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32).expect("first");
+    let summary = bert::convert_embedding(&src, &out, &[Target::Cpu], QuantScheme::Int8).expect("replace");
     assert_eq!(summary.manifest.variants.len(), 1);
-    assert_eq!(summary.manifest.variants[0].precision, Precision::Int8);
+    assert_eq!(summary.manifest.variants[0].quant, QuantScheme::Int8);
     assert!(!out.join("model.npu.onnx").exists(), "the old package's files are gone");
     assert!(leftovers(out.parent().expect("parent")).is_empty());
 
     // A failed re-conversion keeps the previous package.
     std::fs::remove_file(src.join("tokenizer.json")).expect("rm");
-    bert::convert_embedding(&src, &out, &[Target::Cpu], Precision::Fp32).expect_err("no tokenizer");
+    bert::convert_embedding(&src, &out, &[Target::Cpu], QuantScheme::Fp32).expect_err("no tokenizer");
     assert!(out.join("onyx-model.json").is_file() && out.join("model.cpu.onnx").is_file());
     std::fs::write(src.join("tokenizer.json"), tiny_tokenizer_json()).expect("write");
 
     let precious = dir.path().join("precious");
     std::fs::create_dir_all(&precious).expect("mkdir");
     std::fs::write(precious.join("thesis.txt"), b"do not delete").expect("write");
-    let err = bert::convert_embedding(&src, &precious, &[Target::Cpu], Precision::Fp32).expect_err("refuses");
+    let err = bert::convert_embedding(&src, &precious, &[Target::Cpu], QuantScheme::Fp32).expect_err("refuses");
     let message = err.to_string();
     assert!(message.contains("precious") && message.contains("not an Onyx model package"), "{message}");
     assert_eq!(std::fs::read(precious.join("thesis.txt")).expect("untouched"), b"do not delete");
 
-    let err = bert::convert_embedding(&src, &dir.path().join("x"), &[], Precision::Fp32).expect_err("no targets");
+    let err = bert::convert_embedding(&src, &dir.path().join("x"), &[], QuantScheme::Fp32).expect_err("no targets");
     assert!(err.to_string().contains("no target"), "{err}");
 }
 
@@ -511,7 +514,7 @@ fn the_conversion_reports_a_rising_fraction_that_ends_at_exactly_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (src, out) = setup(dir.path());
     let mut events = Vec::new();
-    bert::convert_embedding_with_progress(&src, &out, &[Target::Cpu, Target::Npu], Precision::Fp32, &mut |event| {
+    bert::convert_embedding_with_progress(&src, &out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32, &mut |event| {
         events.push(event)
     })
     .expect("convert");

@@ -7,10 +7,14 @@ use std::path::Path;
 use onyx_convert::ConvertError;
 use onyx_convert::chat::{ChatOptions, Progress, convert_gguf_chat, convert_hf_chat};
 use onyx_convert::llama::{CpuOptions, NpuOptions};
+use onyx_convert::manifest::QuantScheme;
 use onyx_convert::tiny;
 
 fn small_options() -> ChatOptions {
-    ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: true }) }
+    ChatOptions {
+        cpu: Some(CpuOptions::int4()),
+        npu: Some(NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Int8 }),
+    }
 }
 
 /// Nothing but `keep` may be in `dir`: no package, no `.partial-*` folder.
@@ -59,12 +63,22 @@ fn a_tiny_gguf_becomes_a_complete_package() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("onyx-model.json")).expect("manifest")).expect("json");
     assert_eq!(manifest["kind"], "chat");
-    assert_eq!(manifest["formatVersion"], 1);
+    assert_eq!(manifest["formatVersion"], 2);
     assert_eq!(manifest["architecture"]["kvHeads"], 2);
+    assert_eq!(manifest["chat"]["logits"], "last");
     assert_eq!(manifest["source"]["file"], "tiny.gguf");
     assert_eq!(manifest["source"]["sha256"].as_str().map(str::len), Some(64));
-    assert_eq!(manifest["variants"][0]["precision"], "int4");
-    assert_eq!(manifest["variants"][1]["shapes"]["static"]["chunk"], 4);
+    assert_eq!(manifest["variants"][0]["quant"], "int4");
+    assert_eq!(manifest["variants"][0]["shapes"], "dynamic");
+    assert_eq!(manifest["variants"][1]["quant"], "int8");
+    assert_eq!(
+        manifest["variants"][1]["shapes"],
+        serde_json::json!({"static": {"batch": 1, "sequence": 4, "context": 32}})
+    );
+    assert_eq!(
+        manifest["variants"][1]["files"],
+        serde_json::json!(["model.npu.prefill.onnx", "model.npu.decode.onnx"])
+    );
     let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).expect("tokenizer loads");
     let ids = tokenizer.encode("ab a", false).expect("encode").get_ids().to_vec();
     // "ab" merges into one token (id 96), " a" into "Ġa" (id 95).

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use onyx_convert::chat::{ChatManifest, Shapes};
-use onyx_convert::package::Target;
+use onyx_convert::folder::{Layout, ModelFolder};
+use onyx_convert::manifest::{ModelKind, Shapes, Target};
 use onyx_runtime::{ActiveProvider, Attempt, DeviceInfo, DeviceKind, ProviderChoice, ProviderError, Runtime};
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
@@ -15,73 +15,6 @@ use crate::reply::{ChatEvent, FinishReason, Reply, Stats};
 use crate::sampling::{Sampler, SamplingParams};
 use crate::template::{ChatTemplate, Message};
 use crate::{CancelToken, EngineError};
-
-/// The folder layouts Onyx runs chat models from, detected once when loading.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ChatModelLayout {
-    /// An Onyx package (`onyx-model.json`), with a cpu and/or npu variant.
-    Onyx(Box<ChatManifest>),
-    /// An onnxruntime-genai folder (`genai_config.json` with one decoder file).
-    Genai {
-        /// The decoder graph.
-        model: PathBuf,
-    },
-    /// An Optimum / transformers.js export (`model.onnx` or `decoder_model_merged.onnx`).
-    Optimum {
-        /// The decoder graph.
-        model: PathBuf,
-    },
-}
-
-impl ChatModelLayout {
-    /// Works out what `dir` holds.
-    pub fn detect(dir: &Path) -> Result<Self, EngineError> {
-        if !dir.is_dir() {
-            return Err(EngineError::package(dir, "is not a folder"));
-        }
-        let manifest_path = dir.join(onyx_convert::package::MANIFEST_FILE);
-        if manifest_path.is_file() {
-            let bytes =
-                std::fs::read(&manifest_path).map_err(|e| EngineError::package(&manifest_path, e.to_string()))?;
-            let manifest: ChatManifest = serde_json::from_slice(&bytes)
-                .map_err(|e| EngineError::package(&manifest_path, format!("not a chat package manifest: {e}")))?;
-            for variant in &manifest.variants {
-                for file in variant.files.iter().chain(variant.data_file.iter()) {
-                    if !dir.join(file).is_file() {
-                        return Err(EngineError::package(dir.join(file), "is missing (the package is incomplete)"));
-                    }
-                }
-            }
-            return Ok(ChatModelLayout::Onyx(Box::new(manifest)));
-        }
-        let genai = dir.join("genai_config.json");
-        if genai.is_file() {
-            let bytes = std::fs::read(&genai).map_err(|e| EngineError::package(&genai, e.to_string()))?;
-            let config: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| EngineError::package(&genai, e.to_string()))?;
-            let file = config["model"]["decoder"]["filename"]
-                .as_str()
-                .ok_or_else(|| EngineError::package(&genai, "model.decoder.filename is missing"))?;
-            let model = dir.join(file);
-            if !model.is_file() {
-                return Err(EngineError::package(&model, "is missing"));
-            }
-            return Ok(ChatModelLayout::Genai { model });
-        }
-        for candidate in
-            ["model.onnx", "decoder_model_merged.onnx", "onnx/model.onnx", "onnx/decoder_model_merged.onnx"]
-        {
-            let model = dir.join(candidate);
-            if model.is_file() {
-                return Ok(ChatModelLayout::Optimum { model });
-            }
-        }
-        Err(EngineError::package(
-            dir,
-            "holds no onyx-model.json, genai_config.json, model.onnx or decoder_model_merged.onnx",
-        ))
-    }
-}
 
 /// One request for a reply.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -115,7 +48,7 @@ impl ChatRequest {
 /// A loaded chat model: tokenizer, template and a decoder on its provider.
 pub struct ChatModel {
     dir: PathBuf,
-    layout: ChatModelLayout,
+    folder: ModelFolder,
     tokenizer: Arc<Tokenizer>,
     template: ChatTemplate,
     eos: Vec<u32>,
@@ -155,11 +88,13 @@ fn token_text(value: &serde_json::Value) -> Option<String> {
 impl ChatModel {
     /// Loads the model in `dir` on the provider `choice` picks.
     pub fn load(runtime: &Runtime, dir: &Path, choice: &ProviderChoice, strict: bool) -> Result<Self, EngineError> {
-        let layout = ChatModelLayout::detect(dir)?;
-        let tokenizer_path = dir.join("tokenizer.json");
-        let tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| EngineError::package(&tokenizer_path, format!("cannot load: {e}")))?;
-        let config = read_tokenizer_config(dir);
+        let folder = ModelFolder::open(dir)?;
+        folder.expect_kind(ModelKind::Chat)?;
+        let tokenizer_path = &folder.tokenizer;
+        let tokenizer = Tokenizer::from_file(tokenizer_path)
+            .map_err(|e| EngineError::package(tokenizer_path, format!("cannot load: {e}")))?;
+        // Beside the tokenizer: at the top of the folder, or beside an export's graph.
+        let config = read_tokenizer_config(tokenizer_path.parent().unwrap_or(dir));
         let bos = token_text(&config["bos_token"]);
         let eos_text = token_text(&config["eos_token"]);
         let template = match &config["chat_template"] {
@@ -173,10 +108,8 @@ impl ChatModel {
             }
             _ => ChatTemplate::chatml(),
         };
-        let mut eos: Vec<u32> = match &layout {
-            ChatModelLayout::Onyx(manifest) => manifest.special_tokens.eos.clone(),
-            _ => Vec::new(),
-        };
+        let mut eos: Vec<u32> =
+            folder.manifest().and_then(|m| m.chat.as_ref()).map(|c| c.special_tokens.eos.clone()).unwrap_or_default();
         if let Some(id) = eos_text.as_deref().and_then(|t| tokenizer.token_to_id(t))
             && !eos.contains(&id)
         {
@@ -188,10 +121,10 @@ impl ChatModel {
                 "declares no end-of-sequence token (tokenizer_config.json eos_token)",
             ));
         }
-        let decoder = build_decoder(runtime, dir, &layout, choice, strict)?;
+        let decoder = build_decoder(runtime, &folder, choice, strict)?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            layout,
+            folder,
             tokenizer: Arc::new(tokenizer),
             template,
             eos,
@@ -212,9 +145,9 @@ impl ChatModel {
         self.decoder.target()
     }
 
-    /// The detected layout.
-    pub fn layout(&self) -> &ChatModelLayout {
-        &self.layout
+    /// The model folder, as it was read.
+    pub fn folder(&self) -> &ModelFolder {
+        &self.folder
     }
 
     /// The tokenizer (for token counts and the CLI's `--json`).
@@ -403,7 +336,7 @@ impl ChatModel {
             Err(EngineError::Inference { message, .. }) if self.decoder.provider().ep != onyx_runtime::CPU_EP => {
                 self.fail_after = None;
                 let from = self.decoder.provider().summary();
-                let mut cpu = build_decoder(runtime, &self.dir, &self.layout, &ProviderChoice::Cpu, false)?;
+                let mut cpu = build_decoder(runtime, &self.folder, &ProviderChoice::Cpu, false)?;
                 let mut replay = self.fed.clone();
                 replay.extend_from_slice(tokens);
                 let logits = cpu.feed(&replay, cancel)?;
@@ -461,28 +394,29 @@ fn npu_variant_refusals(error: &EngineError, files: &[String]) -> Vec<Attempt> {
 /// built on `choice` with the refusal kept in its provider's `tried` list.
 fn build_decoder(
     runtime: &Runtime,
-    dir: &Path,
-    layout: &ChatModelLayout,
+    folder: &ModelFolder,
     choice: &ProviderChoice,
     strict: bool,
 ) -> Result<Box<dyn Decoder>, EngineError> {
-    match layout {
-        ChatModelLayout::Onyx(manifest) => {
-            let npu = manifest.variants.iter().find(|v| v.target == "npu");
-            let cpu = manifest.variants.iter().find(|v| v.target == "cpu");
+    let dir = folder.dir.as_path();
+    match &folder.layout {
+        Layout::Onyx(manifest) => {
+            let npu = manifest.variant(Target::Npu);
+            let cpu = manifest.variant(Target::Cpu);
             let mut refusals = Vec::new();
             if let Some(npu) = npu
                 && (cpu.is_none() || reaches_npu(choice, runtime.devices()))
-                && let (Shapes::Static { context, chunk }, [prefill, decode, ..]) = (&npu.shapes, npu.files.as_slice())
+                && let (Shapes::Static { sequence: chunk, context: Some(context), .. }, [prefill, decode, ..]) =
+                    (npu.shapes, npu.files.as_slice())
             {
                 let a = &manifest.architecture;
-                let shape = StaticShape {
-                    layers: a.layers,
-                    kv_heads: a.kv_heads,
-                    head_dim: a.head_dim,
-                    context: *context,
-                    chunk: *chunk,
+                let (Some(layers), Some(kv_heads), Some(head_dim)) = (a.layers, a.kv_heads, a.head_dim) else {
+                    return Err(EngineError::package(
+                        dir.join(onyx_convert::manifest::MANIFEST_FILE),
+                        "the npu variant needs the architecture's layers, kvHeads and headDim",
+                    ));
                 };
+                let shape = StaticShape { layers, kv_heads, head_dim, context, chunk };
                 // With a cpu variant to fall back to, `auto` means "the NPU" for this graph: the
                 // GPU and the CPU run the dynamic graph better.
                 let npu_choice = match choice {
@@ -520,7 +454,7 @@ fn build_decoder(
                 Err(other) => Err(other),
             }
         }
-        ChatModelLayout::Genai { model } | ChatModelLayout::Optimum { model } => {
+        Layout::Genai { model } | Layout::OnnxExport { model } => {
             Ok(Box::new(DynamicDecoder::load(runtime, model, choice, strict, MAX_DYNAMIC_CONTEXT, false)?))
         }
     }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use onyx_convert::llama::{MASKED, names, npu_names};
-use onyx_convert::package::Target;
+use onyx_convert::manifest::Target;
 use onyx_runtime::ort::memory::Allocator;
 use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue};
 use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};

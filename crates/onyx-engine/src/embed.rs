@@ -18,9 +18,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use onyx_convert::bert::{self, EmbeddingManifest, Shapes, Target};
+use onyx_convert::bert;
+use onyx_convert::folder::{Layout, ModelFolder};
 use onyx_convert::hf::{Pooling, Prefixes, SentenceTransformers};
-use onyx_convert::package::{FORMAT_VERSION, MANIFEST_FILE};
+use onyx_convert::manifest::{self, MANIFEST_FILE, Manifest, ModelKind, Shapes, Target};
 use onyx_runtime::ort::session::{Session, SessionInputValue};
 use onyx_runtime::ort::value::{Tensor, TensorElementType};
 use onyx_runtime::{
@@ -41,9 +42,6 @@ pub const DEFAULT_BATCH_SIZE: usize = 32;
 /// CPU (each run still feeds the matrix kernels 1024 rows).
 const TOKENS_PER_RUN: usize = 1024;
 
-const TOKENIZER_FILE: &str = "tokenizer.json";
-/// Where sentence-transformers and Optimum put the graph, relative to the model folder.
-const ONNX_EXPORT_FILES: &[&str] = &["model.onnx", "onnx/model.onnx"];
 /// Token-vector outputs of the exports Onyx reads: Onyx packages and sentence-transformers'
 /// own exporter call it `token_embeddings`, plain transformers exports `last_hidden_state`.
 const TOKEN_OUTPUTS: &[&str] = &[bert::TOKEN_EMBEDDINGS, "last_hidden_state"];
@@ -120,7 +118,7 @@ pub struct EmbeddingModel {
     session: Session,
     provider: ActiveProvider,
     tokenizer: Tokenizer,
-    manifest: Option<EmbeddingManifest>,
+    manifest: Option<Manifest>,
     variant: Variant,
     shapes: Shapes,
     inputs: Vec<(String, InputRole)>,
@@ -205,7 +203,7 @@ impl EmbeddingModel {
     }
 
     /// The package manifest, for Onyx packages.
-    pub fn manifest(&self) -> Option<&EmbeddingManifest> {
+    pub fn manifest(&self) -> Option<&Manifest> {
         self.manifest.as_ref()
     }
 
@@ -271,63 +269,60 @@ impl EmbeddingModel {
         strict: bool,
         forced: Option<Variant>,
     ) -> Result<Self, EngineError> {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        if manifest_path.is_file() {
-            return Self::open_package(runtime, dir, &manifest_path, choice, strict, forced);
+        let folder = ModelFolder::open(dir)?;
+        folder.expect_kind(ModelKind::Embedding)?;
+        match folder.layout {
+            Layout::Onyx(manifest) => {
+                Self::open_package(runtime, dir, *manifest, &folder.tokenizer, choice, strict, forced)
+            }
+            Layout::OnnxExport { model } => {
+                Self::open_onnx_export(runtime, dir, &model, &folder.tokenizer, choice, strict, forced)
+            }
+            // ModelFolder calls every genai folder a chat model, so expect_kind refused it above.
+            Layout::Genai { model } => Err(EngineError::package(model, "an onnxruntime-genai graph is a chat model")),
         }
-        if let Some(model_file) = ONNX_EXPORT_FILES.iter().map(|f| dir.join(f)).find(|p| p.is_file()) {
-            return Self::open_onnx_export(runtime, dir, &model_file, choice, strict, forced);
-        }
-        if !dir.is_dir() {
-            return Err(EngineError::package(dir, "no such folder"));
-        }
-        Err(EngineError::package(
-            dir,
-            format!(
-                "not an embedding model folder: expected {MANIFEST_FILE} (an Onyx package) or model.onnx / \
-                 onnx/model.onnx with {TOKENIZER_FILE} (a sentence-transformers ONNX export)"
-            ),
-        ))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn open_package(
         runtime: &'static Runtime,
         dir: &Path,
-        manifest_path: &Path,
+        manifest: Manifest,
+        tokenizer_path: &Path,
         choice: &ProviderChoice,
         strict: bool,
         forced: Option<Variant>,
     ) -> Result<Self, EngineError> {
-        let manifest = read_manifest(manifest_path)?;
-        // The tokenizer is checked before the session: building one can take seconds (minutes when
-        // an NPU compiles), which a missing file should not cost.
-        let tokenizer_path = dir.join(TOKENIZER_FILE);
-        require_file(&tokenizer_path, "the tokenizer")?;
-        let mut tokenizer = read_tokenizer(&tokenizer_path)?;
+        let Some(info) = manifest.embedding.clone() else {
+            return Err(EngineError::package(dir.join(MANIFEST_FILE), "has no \"embedding\" section"));
+        };
+        // The tokenizer is read before the session: building one can take seconds (minutes when
+        // an NPU compiles), which a broken file should not cost.
+        let mut tokenizer = read_tokenizer(tokenizer_path)?;
 
         let (variant, entry, built) = build_package_session(runtime, dir, &manifest, choice, strict, forced)?;
-        let model_file = dir.join(&entry.file);
+        let model_file = dir.join(graph_file(entry)?);
         let shapes = entry.shapes;
         let max_tokens = match shapes {
             Shapes::Static { sequence, .. } => manifest.context_length.min(sequence),
             Shapes::Dynamic => manifest.context_length,
         };
         let GraphIo { inputs, readout, dim: graph_dim } =
-            inspect_graph(&built.session, &model_file, true, manifest.pooling)?;
-        if let Some(graph_dim) = graph_dim.filter(|&d| d != manifest.dim) {
+            inspect_graph(&built.session, &model_file, true, info.pooling)?;
+        if let Some(graph_dim) = graph_dim.filter(|&d| d != info.dim) {
             return Err(EngineError::package(
                 &model_file,
-                format!("the graph returns {graph_dim}-wide vectors but {MANIFEST_FILE} says dim {}", manifest.dim),
+                format!("the graph returns {graph_dim}-wide vectors but {MANIFEST_FILE} says dim {}", info.dim),
             ));
         }
-        limit_tokenizer(&mut tokenizer, &tokenizer_path, max_tokens)?;
+        limit_tokenizer(&mut tokenizer, tokenizer_path, max_tokens)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             session: built.session,
             provider: built.provider,
             tokenizer,
-            dim: manifest.dim,
-            prefixes: manifest.prefixes.clone(),
+            dim: info.dim,
+            prefixes: info.prefixes,
             manifest: Some(manifest),
             variant,
             shapes,
@@ -341,6 +336,7 @@ impl EmbeddingModel {
         runtime: &'static Runtime,
         dir: &Path,
         model_file: &Path,
+        tokenizer_path: &Path,
         choice: &ProviderChoice,
         strict: bool,
         forced: Option<Variant>,
@@ -352,15 +348,7 @@ impl EmbeddingModel {
                  convert the model with `onyx convert` to get one",
             ));
         }
-        // Optimum writes the tokenizer next to the graph; sentence-transformers keeps it at the
-        // top of the folder and the graph in onnx/.
-        let tokenizer_path = [Some(dir), model_file.parent()]
-            .into_iter()
-            .flatten()
-            .map(|d| d.join(TOKENIZER_FILE))
-            .find(|p| p.is_file())
-            .ok_or_else(|| EngineError::package(dir.join(TOKENIZER_FILE), "the tokenizer is missing"))?;
-        let mut tokenizer = read_tokenizer(&tokenizer_path)?;
+        let mut tokenizer = read_tokenizer(tokenizer_path)?;
         let pipeline = SentenceTransformers::detect(dir).map_err(|e| EngineError::package(dir, e.to_string()))?;
         // Without modules.json the folder is a plain transformers export; mean pooling is what
         // sentence-transformers itself uses for such models.
@@ -378,7 +366,7 @@ impl EmbeddingModel {
             Some(dim) => dim,
             None => hidden_size(dir)?,
         };
-        limit_tokenizer(&mut tokenizer, &tokenizer_path, max_tokens)?;
+        limit_tokenizer(&mut tokenizer, tokenizer_path, max_tokens)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             session: built.session,
@@ -428,7 +416,7 @@ impl EmbeddingModel {
     fn run_batch(&mut self, batch: &[&Encoded], cancel: &CancelToken) -> Result<Vec<Vec<f32>>, EngineError> {
         let longest = batch.iter().map(|e| e.ids.len()).max().unwrap_or(0);
         let (rows, length) = match self.shapes {
-            Shapes::Static { batch: rows, sequence } => (rows, sequence),
+            Shapes::Static { batch: rows, sequence, .. } => (rows, sequence),
             Shapes::Dynamic => (batch.len(), longest),
         };
         if longest > length || batch.len() > rows {
@@ -530,47 +518,19 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if norms == 0.0 { 0.0 } else { (dot / norms) as f32 }
 }
 
-fn require_file(path: &Path, what: &str) -> Result<(), EngineError> {
-    if path.is_file() { Ok(()) } else { Err(EngineError::package(path, format!("{what} is missing (file not found)"))) }
+/// The one graph of an embedding variant.
+fn graph_file(entry: &manifest::Variant) -> Result<&str, EngineError> {
+    match entry.files.as_slice() {
+        [file] => Ok(file),
+        files => Err(EngineError::package(
+            file_list(files),
+            format!("the {} variant of an embedding package must have one graph", entry.target),
+        )),
+    }
 }
 
-fn read_manifest(path: &Path) -> Result<EmbeddingManifest, EngineError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EngineError::package(path, format!("cannot read: {e}")))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| EngineError::package(path, format!("not valid JSON: {e}")))?;
-    // Kind and version first: a chat package or a newer format would otherwise fail with a
-    // confusing "missing field" error.
-    match json.get("kind").and_then(serde_json::Value::as_str) {
-        Some("embedding") => {}
-        Some(kind) => {
-            return Err(EngineError::package(path, format!("is a {kind} model package, not an embedding model")));
-        }
-        None => return Err(EngineError::package(path, "has no \"kind\"")),
-    }
-    if let Some(version) = json.get("formatVersion").and_then(serde_json::Value::as_u64)
-        && version > u64::from(FORMAT_VERSION)
-    {
-        return Err(EngineError::package(
-            path,
-            format!("format version {version} is newer than this Onyx reads ({FORMAT_VERSION}); update Onyx"),
-        ));
-    }
-    let manifest: EmbeddingManifest =
-        serde_json::from_value(json).map_err(|e| EngineError::package(path, format!("invalid manifest: {e}")))?;
-    if manifest.dim == 0 || manifest.context_length == 0 {
-        return Err(EngineError::package(path, "dim and contextLength must be positive"));
-    }
-    if manifest.variants.is_empty() {
-        return Err(EngineError::package(path, "lists no variants"));
-    }
-    for variant in &manifest.variants {
-        if let Shapes::Static { batch, sequence } = variant.shapes
-            && (batch == 0 || sequence == 0)
-        {
-            return Err(EngineError::package(path, format!("variant {} has an empty static shape", variant.file)));
-        }
-    }
-    Ok(manifest)
+fn file_list(files: &[String]) -> PathBuf {
+    PathBuf::from(files.join(" + "))
 }
 
 fn read_tokenizer(path: &Path) -> Result<Tokenizer, EngineError> {
@@ -610,28 +570,24 @@ fn build_session(
 fn build_variant(
     runtime: &Runtime,
     dir: &Path,
-    entry: &bert::Variant,
+    entry: &manifest::Variant,
     choice: &ProviderChoice,
     strict: bool,
 ) -> Result<ProvidedSession, EngineError> {
-    let file = dir.join(&entry.file);
-    require_file(&file, &format!("the {} variant's graph", entry.target.as_str()))?;
-    if let Some(data) = &entry.data_file {
-        require_file(&dir.join(data), &format!("the {} variant's weights", entry.target.as_str()))?;
-    }
-    build_session(runtime, &file, choice, strict)
+    // ModelFolder::open checked that the files are there.
+    build_session(runtime, &dir.join(graph_file(entry)?), choice, strict)
 }
 
 /// Picks and builds the package graph to use; see [`EmbeddingModel::load`].
 fn build_package_session<'m>(
     runtime: &Runtime,
     dir: &Path,
-    manifest: &'m EmbeddingManifest,
+    manifest: &'m Manifest,
     choice: &ProviderChoice,
     strict: bool,
     forced: Option<Variant>,
-) -> Result<(Variant, &'m bert::Variant, ProvidedSession), EngineError> {
-    let find = |variant: Variant| manifest.variants.iter().find(|v| v.target == variant.target());
+) -> Result<(Variant, &'m manifest::Variant, ProvidedSession), EngineError> {
+    let find = |variant: Variant| manifest.variant(variant.target());
     if let Some(variant) = forced {
         let entry = find(variant).ok_or_else(|| {
             let listed: Vec<&str> = manifest.variants.iter().map(|v| v.target.as_str()).collect();
@@ -664,10 +620,10 @@ fn build_package_session<'m>(
                 device: built.provider.device_name,
                 device_index: Some(built.provider.device_index),
                 device_kind: Some(built.provider.device_kind),
-                reason: format!("the npu variant ({}) did not run on an NPU", npu_entry.file),
+                reason: format!("the npu variant ({}) did not run on an NPU", npu_entry.files.join(" + ")),
             },
             Err(error @ EngineError::Package { .. }) => return Err(error),
-            Err(error) => Attempt::without_device("npu variant", format!("{}: {error}", npu_entry.file)),
+            Err(error) => Attempt::without_device("npu variant", format!("{}: {error}", npu_entry.files.join(" + "))),
         };
         // Keep the report honest about why the NPU graph is not the one running.
         match &mut primary_built {

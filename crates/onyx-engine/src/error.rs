@@ -61,3 +61,17 @@ impl EngineError {
         EngineError::Package { path: path.into(), problem: problem.into() }
     }
 }
+
+/// Reading a model folder fails with the file and the problem; the engine reports it as a
+/// package error on that file.
+impl From<onyx_convert::ConvertError> for EngineError {
+    fn from(error: onyx_convert::ConvertError) -> Self {
+        use onyx_convert::ConvertError;
+        match error {
+            ConvertError::Io { path, source } => EngineError::package(path, format!("cannot read: {source}")),
+            ConvertError::Malformed { path, problem } => EngineError::package(path, problem),
+            ConvertError::Unsupported { path, what } => EngineError::package(path, format!("unsupported: {what}")),
+            ConvertError::Write { path, source } => EngineError::package(path, format!("cannot write: {source}")),
+        }
+    }
+}

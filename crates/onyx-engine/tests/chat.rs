@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
 use onyx_convert::llama::{CpuOptions, NpuOptions};
+use onyx_convert::manifest::QuantScheme;
 use onyx_convert::tiny;
 use onyx_engine::chat::ChatRequest;
 use onyx_engine::reply::{ChatEvent, FinishReason};
@@ -117,7 +118,7 @@ fn golden_greedy_replies_through_the_engine_npu_variant() {
     // An exact npu-only package: the engine must run its static graphs (chunked prefill, fixed
     // cache) and still match the reference token for token.
     let dir = tempfile::tempdir().expect("tempdir");
-    let npu = NpuOptions { int8: false, ..NpuOptions::default() };
+    let npu = NpuOptions { quant: QuantScheme::Fp32, ..NpuOptions::default() };
     let package = convert_default(dir.path(), ChatOptions { cpu: None, npu: Some(npu) });
     let engine = engine();
     engine.load_chat(&package, &ProviderChoice::Cpu, false).expect("load");
@@ -201,7 +202,7 @@ fn a_provider_failure_mid_reply_falls_back_to_the_cpu_and_finishes() {
     let engine = engine();
     let dir = tempfile::tempdir().expect("tempdir");
     // The fp32 npu graphs run entirely on the ggml plugin EP: a non-CPU provider to fail on.
-    let npu = NpuOptions { int8: false, ..NpuOptions::default() };
+    let npu = NpuOptions { quant: QuantScheme::Fp32, ..NpuOptions::default() };
     let package = convert_default(dir.path(), ChatOptions { cpu: None, npu: Some(npu) });
     let plugin = ProviderChoice::parse("ggml");
     let on_plugin = engine.load_chat(&package, &plugin, false).expect("load on the plugin");
@@ -375,5 +376,58 @@ fn the_engine_is_shared_across_threads_and_reloads_while_in_use() {
     for worker in workers {
         let generated = worker.join().expect("thread").expect("reply");
         assert!(generated > 0);
+    }
+}
+
+/// A copy of `package` (its files linked) with `manifest` as its `onyx-model.json`.
+fn with_manifest(package: &Path, manifest: &serde_json::Value) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(package).expect("list package") {
+        let entry = entry.expect("entry");
+        let to = dir.path().join(entry.file_name());
+        if entry.file_name() != "onyx-model.json" && std::fs::hard_link(entry.path(), &to).is_err() {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+    std::fs::write(dir.path().join("onyx-model.json"), manifest.to_string()).expect("write manifest");
+    dir
+}
+
+fn only_npu(mut manifest: serde_json::Value) -> serde_json::Value {
+    manifest["variants"].as_array_mut().expect("variants").retain(|v| v["target"] == "npu");
+    manifest
+}
+
+/// A package written before the one-dialect manifest (format version 1) still loads through the
+/// migration and answers exactly as today's manifest does: its cpu variant, and its npu variant
+/// (whose `{"static": {"context", "chunk"}}` became `{"static": {"batch", "sequence", "context"}}`)
+/// when it is the only one. The manifest is the default package's, as the converter of 2026-11
+/// wrote it.
+#[test]
+fn a_version_1_package_still_loads() {
+    let package = default_package();
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).expect("manifest")).expect("manifest JSON")
+    };
+    let v1 = read(&repo_root().join("crates/onyx-convert/tests/data/v1/smollm2-135m-instruct.onyx-model.json"));
+    assert_eq!(v1["formatVersion"], 1);
+    assert_eq!(v1["variants"][1]["shapes"], serde_json::json!({"static": {"context": 1024, "chunk": 64}}));
+    let current = read(&package.join("onyx-model.json"));
+    assert_eq!(current["formatVersion"], 2);
+
+    let engine = engine();
+    let ask = request(vec![user("What is an NPU?")], 12);
+    let reply = |dir: &Path| {
+        engine.load_chat(dir, &ProviderChoice::Cpu, false).unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
+        engine.chat(&ask, &CancelToken::new().expect("token"), &mut |_| {}).expect("reply")
+    };
+    let cases = [("cpu variant", v1.clone(), current.clone(), 1), ("npu variant", only_npu(v1), only_npu(current), 2)];
+    for (what, old_manifest, new_manifest, graphs) in cases {
+        let (old_dir, new_dir) = (with_manifest(&package, &old_manifest), with_manifest(&package, &new_manifest));
+        let (old, new) = (reply(old_dir.path()), reply(new_dir.path()));
+        // The npu variant runs two graphs (prefill and decode), the cpu variant one.
+        assert_eq!(old.provider.graphs.len(), graphs, "{what}: {:?}", old.provider.graphs);
+        assert!(!old.token_ids.is_empty(), "{what}: no reply");
+        assert_eq!(old.token_ids, new.token_ids, "{what}: the v1 manifest must run the same graphs");
     }
 }

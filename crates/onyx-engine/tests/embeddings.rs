@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use onyx_convert::bert::{EmbeddingManifest, Precision, Target};
+use onyx_convert::manifest::{Manifest, QuantScheme, Target};
 use onyx_engine::embed::{EmbeddingModel, TextKind, Variant, cosine};
 use onyx_engine::{CancelToken, EngineError};
 use onyx_runtime::{ProviderChoice, Runtime, RuntimeConfig};
@@ -43,15 +43,14 @@ const INT8: Accuracy = Accuracy { min_cosine: 0.99, matrix: 0.03, rebatched: 0.9
 
 /// The documented accuracy of `variant` in the package at `dir`, by its weight precision.
 fn accuracy(dir: &Path, variant: Variant) -> Accuracy {
-    let text = std::fs::read_to_string(dir.join("onyx-model.json")).expect("manifest");
-    let manifest: EmbeddingManifest = serde_json::from_str(&text).expect("embedding manifest");
+    let manifest = Manifest::read(&dir.join("onyx-model.json")).expect("embedding manifest");
     let target = match variant {
         Variant::Cpu => Target::Cpu,
         Variant::Npu => Target::Npu,
     };
-    let entry = manifest.variants.iter().find(|v| v.target == target).expect("variant in the manifest");
-    let accuracy = if entry.precision == Precision::Fp32 { FP32 } else { INT8 };
-    println!("{} variant, {}: {accuracy:?}", target.as_str(), entry.precision);
+    let entry = manifest.variant(target).expect("variant in the manifest");
+    let accuracy = if entry.quant == QuantScheme::Fp32 { FP32 } else { INT8 };
+    println!("{} variant, {}: {accuracy:?}", target.as_str(), entry.quant);
     accuracy
 }
 
@@ -359,7 +358,7 @@ fn query_prefixes_from_the_manifest_are_applied() {
     }
     let text = std::fs::read_to_string(package.join("onyx-model.json")).expect("manifest");
     let mut manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest JSON");
-    manifest["prefixes"] = serde_json::json!({ "query": "search query: " });
+    manifest["embedding"]["prefixes"] = serde_json::json!({ "query": "search query: " });
     manifest["variants"].as_array_mut().expect("variants").retain(|v| v["target"] == "cpu");
     std::fs::write(dir.path().join("onyx-model.json"), manifest.to_string()).expect("write manifest");
 
@@ -372,4 +371,30 @@ fn query_prefixes_from_the_manifest_are_applied() {
     println!("query vs spelled-out prefix: {same:.7}; query vs document without prefix: {different:.7}");
     assert!(same > 0.99999, "the query prefix was not applied as written: {same}");
     assert!(different < 0.999, "documents must not get the query prefix: {different}");
+}
+
+/// A package written before the one-dialect manifest (format version 1: `file`,
+/// `{"dynamic": true}`, `"architecture": "bert"`) still loads through the migration and gives the
+/// same vectors. The manifest is the default package's, as the converter of 2026-11 wrote it.
+#[test]
+fn a_version_1_package_still_loads() {
+    let package = package();
+    let dir = scratch();
+    let v1 = repo_root().join("crates/onyx-convert/tests/data/v1/all-minilm-l6-v2.onyx-model.json");
+    let text = std::fs::read_to_string(&v1).expect("v1 manifest");
+    assert!(text.contains(r#""formatVersion": 1"#) && text.contains(r#""file": "model.cpu.onnx""#), "{text}");
+    std::fs::write(dir.path().join("onyx-model.json"), text).expect("write manifest");
+    for file in ["tokenizer.json", "model.cpu.onnx", "model.cpu.data", "model.npu.onnx", "model.npu.data"] {
+        link_or_copy(&package.join(file), &dir.path().join(file));
+    }
+    let texts = ["an npu runs static graphs", "a second, somewhat longer passage about laptops"];
+    for variant in [Variant::Cpu, Variant::Npu] {
+        let mut old = load(dir.path(), Some(variant));
+        assert_eq!(old.manifest().map(|m| m.format_version), Some(2), "migrated as it loaded");
+        assert_eq!(old.max_tokens(), 256);
+        let mut current = load(&package, Some(variant));
+        let from_v1 = old.embed(&texts, TextKind::Document, 8, &token()).expect("embed with the v1 manifest");
+        let from_v2 = current.embed(&texts, TextKind::Document, 8, &token()).expect("embed with the package");
+        assert_eq!(from_v1, from_v2, "{variant:?}: the same graph must give the same vectors");
+    }
 }

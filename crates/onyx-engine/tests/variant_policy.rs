@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
 use onyx_convert::llama::{CpuOptions, NpuOptions};
-use onyx_convert::package::Target;
+use onyx_convert::manifest::QuantScheme;
+use onyx_convert::manifest::Target;
 use onyx_convert::tiny;
 use onyx_engine::Engine;
 use onyx_runtime::{DeviceKind, ProviderChoice, RuntimeConfig};
@@ -35,8 +36,10 @@ fn package(dir: &Path) -> PathBuf {
     let gguf = dir.join("tiny.gguf");
     tiny::write_gguf(&config, &weights, &gguf, "llama").expect("gguf");
     let out = dir.join("tiny");
-    let options =
-        ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: false }) };
+    let options = ChatOptions {
+        cpu: Some(CpuOptions::int4()),
+        npu: Some(NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Fp32 }),
+    };
     convert_gguf_chat(&gguf, &out, &options, &mut |_| {}).expect("convert");
     out
 }

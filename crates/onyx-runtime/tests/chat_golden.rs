@@ -11,8 +11,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use common::{CacheShape, CpuDecoder, NpuDecoder, argmax, cpu_session};
-use onyx_convert::chat::{ChatManifest, ChatOptions, convert_gguf_chat};
+use onyx_convert::chat::{ChatOptions, convert_gguf_chat};
 use onyx_convert::llama::{CpuOptions, NpuOptions};
+use onyx_convert::manifest::Manifest;
 use onyx_runtime::ModelSource;
 
 const EOS: u32 = 2;
@@ -61,16 +62,17 @@ fn golden_cases() -> Vec<Case> {
         .collect()
 }
 
-fn convert(options: ChatOptions) -> (tempfile::TempDir, PathBuf, ChatManifest) {
+fn convert(options: ChatOptions) -> (tempfile::TempDir, PathBuf, Manifest) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("smollm2");
     let manifest = convert_gguf_chat(&default_gguf(), &out, &options, &mut |_| {}).expect("convert the default model");
     (dir, out, manifest)
 }
 
-fn cache_shape(manifest: &ChatManifest) -> CacheShape {
+fn cache_shape(manifest: &Manifest) -> CacheShape {
     let a = &manifest.architecture;
-    CacheShape { layers: a.layers, kv_heads: a.kv_heads, head_dim: a.head_dim }
+    let size = |value: Option<usize>| value.expect("a chat manifest records the architecture's sizes");
+    CacheShape { layers: size(a.layers), kv_heads: size(a.kv_heads), head_dim: size(a.head_dim) }
 }
 
 fn top_k(logits: &[f32], k: usize) -> Vec<u32> {
@@ -134,7 +136,7 @@ fn measure(mut feed: impl FnMut(Option<&[u32]>) -> Vec<f32>) -> Agreement {
     agreement
 }
 
-fn cpu_agreement(manifest: &ChatManifest, dir: &std::path::Path) -> Agreement {
+fn cpu_agreement(manifest: &Manifest, dir: &std::path::Path) -> Agreement {
     let shape = cache_shape(manifest);
     let model = dir.join("model.cpu.onnx");
     let mut decoder: Option<CpuDecoder> = None;

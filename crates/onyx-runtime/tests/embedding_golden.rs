@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use onyx_convert::bert::{self, Precision, Target};
+use onyx_convert::bert;
+use onyx_convert::manifest::{QuantScheme, Target};
 use onyx_convert::onnx::Dim;
 use onyx_convert::safetensors::{F32Tensor, write_f32};
 use onyx_runtime::ort::session::Session;
@@ -139,9 +140,9 @@ fn run(session: &mut Session, batch: &[Tokens], length: Option<usize>) -> (Vec<V
 
 /// Converts all-MiniLM-L6-v2 into `out` and checks tokenization; returns the package's
 /// tokenized golden cases.
-fn convert_minilm(out: &Path, targets: &[Target], precision: Precision) -> (Vec<Golden>, Vec<Tokens>) {
+fn convert_minilm(out: &Path, targets: &[Target], precision: QuantScheme) -> (Vec<Golden>, Vec<Tokens>) {
     let summary = bert::convert_embedding(&minilm_source(), out, targets, precision).expect("convert all-MiniLM-L6-v2");
-    assert_eq!(summary.manifest.dim, 384);
+    assert_eq!(summary.manifest.embedding.as_ref().map(|e| e.dim), Some(384));
     assert_eq!(summary.manifest.context_length, 256);
     let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).expect("package tokenizer");
     let cases = golden();
@@ -178,7 +179,7 @@ fn report(label: &str, cases: &[Golden], embeddings: &[Vec<f32>]) -> f64 {
 fn minilm_fp32_matches_sentence_transformers_on_cpu_and_static_npu_graphs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("all-minilm-l6-v2");
-    let (cases, tokens) = convert_minilm(&out, &[Target::Cpu, Target::Npu], Precision::Fp32);
+    let (cases, tokens) = convert_minilm(&out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32);
 
     // The cpu graph takes the whole set as one padded batch, which also checks that padding is
     // masked out of attention and pooling.
@@ -200,7 +201,7 @@ fn minilm_fp32_matches_sentence_transformers_on_cpu_and_static_npu_graphs() {
 fn minilm_int8_stays_close_to_sentence_transformers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("all-minilm-l6-v2-int8");
-    let (cases, tokens) = convert_minilm(&out, &[Target::Cpu, Target::Npu], Precision::Int8);
+    let (cases, tokens) = convert_minilm(&out, &[Target::Cpu, Target::Npu], QuantScheme::Int8);
     let mut cpu = cpu_session(&out.join("model.cpu.onnx"));
     let (batched, _) = run(&mut cpu, &tokens, None);
     let worst_cpu = report("int8 cpu", &cases, &batched);
@@ -298,7 +299,7 @@ fn tiny_bert_cpu_and_static_npu_graphs_agree_batched_or_not() {
     tiny_bert(&src);
 
     // The npu graph as built: fixed dims everywhere, standard-domain ops only.
-    let npu_model = bert::build_model(&src, Target::Npu, Precision::Fp32).expect("npu model");
+    let npu_model = bert::build_model(&src, Target::Npu, QuantScheme::Fp32).expect("npu model");
     for value in npu_model.graph.inputs.iter().chain(&npu_model.graph.outputs) {
         let shape = value.shape.as_ref().expect("shape");
         assert!(shape.len() <= 4 && shape.iter().all(|d| matches!(d, Dim::Fixed(_))), "{value:?}");
@@ -306,7 +307,7 @@ fn tiny_bert_cpu_and_static_npu_graphs_agree_batched_or_not() {
     assert!(npu_model.graph.nodes.iter().all(|n| n.domain.is_empty()), "non-standard op in the npu graph");
 
     let out = dir.path().join("tiny");
-    bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], Precision::Fp32).expect("convert");
+    bert::convert_embedding(&src, &out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32).expect("convert");
     let mut cpu = cpu_session(&out.join("model.cpu.onnx"));
     let mut npu = cpu_session(&out.join("model.npu.onnx"));
 

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{CacheShape, CpuDecoder, NpuDecoder, argmax, cpu_session, max_abs_diff};
-use onyx_convert::llama::{self, CpuOptions, LlamaConfig, WeightFormat};
+use onyx_convert::llama::{self, CpuOptions, LlamaConfig};
+use onyx_convert::manifest::QuantScheme;
 use onyx_convert::tiny;
 use onyx_runtime::ModelSource;
 use onyx_runtime::ort::session::Session;
@@ -26,14 +27,14 @@ fn shape(config: &LlamaConfig) -> CacheShape {
 /// Prefills `prompt`, then decodes `steps` greedy tokens; at every step compares ORT's logits
 /// with the reference for the whole sequence so far. Returns the largest difference seen.
 fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, tolerance: f32) -> f32 {
-    let format = options.format;
+    let format = options.quant;
     let config = tiny::tiny_config(qkv_bias);
     let weights = tiny::tiny_weights(&config, 42);
     let model = llama::build_cpu(&config, &weights, options).expect("build").encode();
     // For a quantized graph the reference runs on the values the graph really holds, so the
     // comparison checks the packing and the kernels, not the (expected) quantization error.
     let weights = match format {
-        WeightFormat::Exact => weights,
+        QuantScheme::Fp32 => weights,
         stored => as_stored(&config, weights, stored),
     };
     let mut decoder = CpuDecoder::new(session(&model), shape(&config));
@@ -47,7 +48,7 @@ fn generate_and_compare(options: CpuOptions, qkv_bias: bool, steps: usize, toler
         let diff = max_abs_diff(&logits, expected);
         worst = worst.max(diff);
         assert!(diff <= tolerance, "{format:?}: logits differ by {diff} after {} tokens", tokens.len());
-        if format == WeightFormat::Exact {
+        if format == QuantScheme::Fp32 {
             assert_eq!(argmax(&logits), argmax(expected));
         }
         let next = argmax(&logits);
@@ -86,18 +87,18 @@ fn stored_weights(
 }
 
 /// The weights as a quantized cpu graph of `format` stores them.
-fn as_stored(config: &LlamaConfig, weights: tiny::TinyWeights, format: WeightFormat) -> tiny::TinyWeights {
+fn as_stored(config: &LlamaConfig, weights: tiny::TinyWeights, format: QuantScheme) -> tiny::TinyWeights {
     use onyx_convert::blockwise::{dequantize_4bit, quantize_4bit, quantize_8bit};
     let f16 = |v: &[f32], _: usize, _: usize| v.iter().map(|x| half::f16::from_f32(*x).to_f32()).collect();
     match format {
-        WeightFormat::Int4 => {
+        QuantScheme::Int4 => {
             stored_weights(config, weights, |v, n, k| dequantize_4bit(&quantize_4bit(v, n, k, 32)), int8_rows)
         }
-        WeightFormat::Int8 => {
+        QuantScheme::Int8 => {
             stored_weights(config, weights, |v, n, k| dequantize_4bit(&quantize_8bit(v, n, k, 32)), int8_rows)
         }
-        WeightFormat::Fp16 => stored_weights(config, weights, f16, f16),
-        WeightFormat::Exact => weights,
+        QuantScheme::Fp16 => stored_weights(config, weights, f16, f16),
+        QuantScheme::Fp32 => weights,
     }
 }
 
@@ -115,7 +116,7 @@ fn qkv_biases_are_applied_like_qwen2() {
 
 #[test]
 fn int4_packing_is_exact_when_computed_in_f32() {
-    let options = CpuOptions { format: WeightFormat::Int4, int4_accuracy_level: 0 };
+    let options = CpuOptions { quant: QuantScheme::Int4, int4_accuracy_level: 0 };
     let worst = generate_and_compare(options, false, 3, 1e-3);
     println!("int4 (f32 compute) llama: max |Δlogit| = {worst:e}");
 }
@@ -132,7 +133,8 @@ fn int4_fast_path_stays_close_to_the_reference() {
 fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, tolerance: f32) -> f32 {
     let config = tiny::tiny_config(false);
     let weights = tiny::tiny_weights(&config, 42);
-    let options = llama::NpuOptions { context: 32, chunk: 4, int8 };
+    let quant = if int8 { QuantScheme::Int8 } else { QuantScheme::Fp32 };
+    let options = llama::NpuOptions { context: 32, chunk: 4, quant };
     let prefill = llama::build_npu(&config, &weights, options, options.chunk).expect("prefill graph").encode();
     let decode = llama::build_npu(&config, &weights, options, 1).expect("decode graph").encode();
     // As for int4: compare with the values the graph holds, to pin the graph, not the rounding.
@@ -182,8 +184,13 @@ fn npu_graphs_use_only_standard_ops_and_static_shapes() {
     let config = tiny::tiny_config(true);
     let weights = tiny::tiny_weights(&config, 7);
     for seq in [4, 1] {
-        let model = llama::build_npu(&config, &weights, llama::NpuOptions { context: 32, chunk: 4, int8: true }, seq)
-            .expect("npu graph");
+        let model = llama::build_npu(
+            &config,
+            &weights,
+            llama::NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Int8 },
+            seq,
+        )
+        .expect("npu graph");
         assert_eq!(model.opsets, vec![(String::new(), 17)], "only the standard domain is imported");
         for node in &model.graph.nodes {
             assert_eq!(node.domain, "", "{} is in domain {}", node.name, node.domain);
@@ -215,7 +222,7 @@ fn npu_graphs_use_only_standard_ops_and_static_shapes() {
 
 #[test]
 fn int8_and_fp16_cpu_graphs_match_the_reference() {
-    let int8 = CpuOptions { format: WeightFormat::Int8, int4_accuracy_level: 0 };
+    let int8 = CpuOptions { quant: QuantScheme::Int8, int4_accuracy_level: 0 };
     let worst = generate_and_compare(int8, false, 3, 1e-3);
     println!("int8 (f32 compute) llama: max |Δlogit| = {worst:e}");
     let worst = generate_and_compare(CpuOptions::fp16(), false, 3, 1e-3);
@@ -231,12 +238,12 @@ fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_refere
     let hf = dir.path().join("hf");
     tiny::write_hf_folder(&config, &weights, &hf).expect("write HF folder");
     let out = dir.path().join("package");
-    let npu = llama::NpuOptions { context: 32, chunk: 4, int8: false };
+    let npu = llama::NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Fp32 };
     let manifest =
         convert_hf_chat(&hf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: Some(npu) }, &mut |_| {})
             .expect("convert");
     assert_eq!(manifest.variants.len(), 2);
-    assert_eq!(manifest.special_tokens.eos, vec![2]);
+    assert_eq!(manifest.chat.as_ref().map(|c| c.special_tokens.eos.clone()), Some(vec![2]));
     for file in ["tokenizer.json", "tokenizer_config.json", "onyx-model.json", "model.cpu.onnx", "model.npu.data"] {
         assert!(out.join(file).is_file(), "{file} missing");
     }

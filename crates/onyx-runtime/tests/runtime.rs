@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use onyx_convert::manifest::QuantScheme;
 use onyx_convert::onnx::{AttributeValue, DataType, Graph, Model, Node, Tensor, ValueInfo};
 use onyx_convert::probe;
 use onyx_runtime::ort::value::TensorRef;
@@ -259,7 +260,7 @@ fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
     let config = tiny::tiny_config(false);
     let weights = tiny::tiny_weights(&config, 42);
     let (context, seq) = (32usize, 4usize);
-    let options = llama::NpuOptions { context, chunk: seq, int8: false };
+    let options = llama::NpuOptions { context, chunk: seq, quant: QuantScheme::Fp32 };
     let model = llama::build_npu(&config, &weights, options, seq).expect("npu graph").encode();
 
     let run = |choice: ProviderChoice, strict: bool| -> (Vec<f32>, onyx_runtime::ActiveProvider) {

@@ -28,9 +28,9 @@ use tauri::ipc::Channel;
 use crate::conversations::ConversationsState;
 use crate::documents::DocumentsState;
 use crate::error::{Error, ErrorBody};
-use crate::events::ModelKind;
 use crate::models::ModelsState;
 use crate::settings::SettingsState;
+use onyx_convert::manifest::ModelKind;
 use streams::StreamRegistry;
 
 /// Longest user message accepted, in characters; far beyond any context the models hold.

@@ -11,10 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use onyx_convert::package::MANIFEST_FILE;
+use onyx_convert::folder::ModelFolder;
+use onyx_convert::manifest::{ModelKind, Target};
 use serde::Serialize;
-
-use crate::events::ModelKind;
 
 /// Where a model came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -39,51 +38,7 @@ pub struct ModelEntry {
     /// Where it came from.
     pub origin: Origin,
     /// The targets an Onyx package was built for (`cpu`, `npu`); empty for other layouts.
-    pub variants: Vec<String>,
-}
-
-/// Graph files of the ONNX layouts the engine reads besides Onyx packages.
-const ONNX_GRAPHS: &[&str] =
-    &["model.onnx", "onnx/model.onnx", "decoder_model_merged.onnx", "onnx/decoder_model_merged.onnx"];
-/// `config.json` model types of encoder models: a folder of those is an embedding model.
-const ENCODER_TYPES: &[&str] = &["bert", "roberta", "xlm-roberta", "distilbert", "mpnet", "nomic_bert", "modernbert"];
-
-/// What a model folder holds, or `None` when it is not a model the engine can load: an Onyx
-/// package (its manifest says the kind), an onnxruntime-genai folder (chat), or an Optimum /
-/// sentence-transformers export (embedding when it says so, chat otherwise).
-pub fn classify(dir: &Path) -> Option<(ModelKind, Vec<String>)> {
-    let manifest = dir.join(MANIFEST_FILE);
-    if manifest.is_file() {
-        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).ok()?).ok()?;
-        let kind = match value["kind"].as_str()? {
-            "chat" => ModelKind::Chat,
-            "embedding" => ModelKind::Embedding,
-            _ => return None,
-        };
-        let variants = value["variants"]
-            .as_array()
-            .map(|list| list.iter().filter_map(|v| v["target"].as_str().map(str::to_owned)).collect())
-            .unwrap_or_default();
-        return Some((kind, variants));
-    }
-    if !dir.join("tokenizer.json").is_file() {
-        return None;
-    }
-    if dir.join("genai_config.json").is_file() {
-        return Some((ModelKind::Chat, Vec::new()));
-    }
-    let graph = ONNX_GRAPHS.iter().find(|graph| dir.join(graph).is_file())?;
-    if graph.contains("decoder") {
-        return Some((ModelKind::Chat, Vec::new()));
-    }
-    let sentence_transformers = dir.join("modules.json").is_file() || dir.join("sentence_bert_config.json").is_file();
-    let encoder = std::fs::read(dir.join("config.json"))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|config| config["model_type"].as_str().map(|t| ENCODER_TYPES.contains(&t)))
-        .unwrap_or(false);
-    let kind = if sentence_transformers || encoder { ModelKind::Embedding } else { ModelKind::Chat };
-    Some((kind, Vec::new()))
+    pub variants: Vec<Target>,
 }
 
 /// A name that can be a model folder under a models folder: what imports may be called and what
@@ -147,9 +102,11 @@ impl Catalog {
                 if !is_plain_name(&name) || entries.iter().any(|e| e.name == name) {
                     continue;
                 }
+                // Whatever the engine could not load is not offered (ModelFolder says what is what).
                 let path = entry.path();
-                if let Some((kind, variants)) = path.is_dir().then(|| classify(&path)).flatten() {
-                    entries.push(ModelEntry { name, path, kind, origin: *origin, variants });
+                if let Ok(folder) = ModelFolder::open(&path) {
+                    let variants = folder.targets();
+                    entries.push(ModelEntry { name, path, kind: folder.kind, origin: *origin, variants });
                 }
             }
         }
@@ -199,49 +156,45 @@ mod tests {
         std::fs::write(path, text).expect("write file");
     }
 
-    fn package(dir: &Path, kind: &str, targets: &[&str]) {
-        let variants: Vec<_> = targets.iter().map(|t| serde_json::json!({"target": t})).collect();
-        file(&dir.join(MANIFEST_FILE), &serde_json::json!({"kind": kind, "variants": variants}).to_string());
-    }
-
-    #[test]
-    fn folders_are_classified_by_what_they_hold() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path();
-        package(&root.join("chat"), "chat", &["cpu", "npu"]);
-        package(&root.join("embed"), "embedding", &["cpu"]);
-        package(&root.join("odd"), "vision", &[]);
-        file(&root.join("genai/genai_config.json"), "{}");
-        file(&root.join("genai/tokenizer.json"), "{}");
-        file(&root.join("st/onnx/model.onnx"), "");
-        file(&root.join("st/tokenizer.json"), "{}");
-        file(&root.join("st/config.json"), r#"{"model_type": "bert"}"#);
-        file(&root.join("optimum/decoder_model_merged.onnx"), "");
-        file(&root.join("optimum/tokenizer.json"), "{}");
-        file(&root.join("no-tokenizer/model.onnx"), "");
-        file(&root.join("empty/readme.txt"), "");
-
-        assert_eq!(classify(&root.join("chat")), Some((ModelKind::Chat, vec!["cpu".into(), "npu".into()])));
-        assert_eq!(classify(&root.join("embed")), Some((ModelKind::Embedding, vec!["cpu".into()])));
-        assert_eq!(classify(&root.join("odd")), None);
-        assert_eq!(classify(&root.join("genai")), Some((ModelKind::Chat, vec![])));
-        assert_eq!(classify(&root.join("st")), Some((ModelKind::Embedding, vec![])));
-        assert_eq!(classify(&root.join("optimum")), Some((ModelKind::Chat, vec![])));
-        assert_eq!(classify(&root.join("no-tokenizer")), None);
-        assert_eq!(classify(&root.join("empty")), None);
+    /// A minimal package of `kind` with a cpu variant, and an npu one when `npu`.
+    fn package(dir: &Path, kind: &str, npu: bool) {
+        let variant = |target: &str| {
+            serde_json::json!({"target": target, "quant": "fp32", "files": [format!("model.{target}.onnx")],
+                               "shapes": "dynamic", "inputs": [], "outputs": []})
+        };
+        let mut variants = vec![variant("cpu")];
+        if npu {
+            variants.push(variant("npu"));
+        }
+        let mut manifest = serde_json::json!({
+            "formatVersion": 2, "kind": kind, "name": "m", "architecture": {"name": "x"},
+            "source": {"file": "w", "sha256": "0"}, "contextLength": 8, "variants": variants,
+        });
+        match kind {
+            "chat" => manifest["chat"] = serde_json::json!({"specialTokens": {"eos": [2]}, "logits": "last"}),
+            _ => manifest["embedding"] = serde_json::json!({"dim": 4, "pooling": "mean", "normalize": true}),
+        }
+        file(&dir.join(onyx_convert::manifest::MANIFEST_FILE), &manifest.to_string());
+        for name in ["tokenizer.json", "model.cpu.onnx", "model.npu.onnx"] {
+            file(&dir.join(name), "");
+        }
     }
 
     #[test]
     fn listing_merges_the_folders_and_the_first_name_wins() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (defaults, imported) = (dir.path().join("repo-models"), dir.path().join("data/models"));
-        package(&defaults.join("smollm2"), "chat", &["cpu", "npu"]);
-        package(&defaults.join("minilm"), "embedding", &["cpu"]);
-        package(&imported.join("smollm2"), "chat", &["cpu"]);
-        package(&imported.join("qwen"), "chat", &["cpu"]);
-        package(&imported.join("qwen.partial-42"), "chat", &["cpu"]);
-        package(&imported.join(".hidden"), "chat", &["cpu"]);
+        package(&defaults.join("smollm2"), "chat", true);
+        package(&defaults.join("minilm"), "embedding", false);
+        package(&imported.join("smollm2"), "chat", false);
+        package(&imported.join("qwen"), "chat", false);
+        package(&imported.join("qwen.partial-42"), "chat", false);
+        package(&imported.join(".hidden"), "chat", false);
+        // Not models: a file, a folder of notes, and a package missing its graph.
         file(&defaults.join("README.md"), "not a model");
+        file(&defaults.join("notes/todo.txt"), "");
+        package(&imported.join("broken"), "chat", false);
+        std::fs::remove_file(imported.join("broken/model.cpu.onnx")).expect("remove");
         let catalog = Catalog::new([defaults.clone(), dir.path().join("missing")], imported.clone());
 
         let listed: Vec<(String, ModelKind, Origin)> =

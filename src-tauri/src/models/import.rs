@@ -23,15 +23,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use onyx_convert::chat::{ChatOptions, Progress, convert_gguf_chat, convert_hf_chat};
-use onyx_convert::llama::{CpuOptions, NpuOptions};
-use onyx_convert::package::{Precision, Target};
+use onyx_convert::chat::Progress;
+use onyx_convert::convert::ConvertOptions;
+use onyx_convert::folder::{ModelFolder, SourceKind};
+use onyx_convert::manifest::Target;
 use serde::Serialize;
 use tauri::ipc::Channel;
 
-use super::catalog::{Catalog, ModelEntry, Origin, classify, is_plain_name};
+use super::catalog::{Catalog, ModelEntry, Origin, is_plain_name};
 use crate::error::{Error, ErrorBody};
-use crate::events::ModelKind;
+use onyx_convert::manifest::ModelKind;
 
 /// Streamed on `model_import`'s channel.
 #[derive(Clone, Debug, Serialize)]
@@ -65,57 +66,6 @@ pub enum ImportEvent {
 #[derive(Debug)]
 pub struct ImportCancelled;
 
-/// What a source path holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A GGUF chat model file.
-    Gguf(PathBuf),
-    /// A Hugging Face decoder folder (config.json + safetensors).
-    HfChat(PathBuf),
-    /// A Hugging Face BERT folder.
-    HfEmbedding(PathBuf),
-    /// A folder in a layout the engine loads, copied as is.
-    Onnx(PathBuf, ModelKind),
-}
-
-/// Works out what `path` is, with an error naming it when it is nothing Onyx can import.
-pub fn detect(path: &Path) -> Result<Source, String> {
-    let shown = path.display();
-    let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => format!("{shown}: no such file or folder"),
-        _ => format!("{shown}: cannot be read: {error}"),
-    })?;
-    if metadata.is_file() {
-        let mut magic = [0u8; 4];
-        std::fs::File::open(path)
-            .and_then(|mut file| file.read_exact(&mut magic))
-            .map_err(|error| format!("{shown}: cannot be read: {error}"))?;
-        return if &magic == b"GGUF" {
-            Ok(Source::Gguf(path.to_path_buf()))
-        } else {
-            Err(format!("{shown}: not a GGUF file; pick a .gguf file or a model folder"))
-        };
-    }
-    if let Some((kind, _)) = classify(path) {
-        return Ok(Source::Onnx(path.to_path_buf(), kind));
-    }
-    let config = path.join("config.json");
-    let bytes = std::fs::read(&config).map_err(|_| {
-        format!("{shown}: not a model folder (no config.json, onyx-model.json, genai_config.json or ONNX graph with tokenizer.json)")
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|error| format!("{}: not valid JSON: {error}", config.display()))?;
-    match value["model_type"].as_str() {
-        Some("llama" | "qwen2" | "mistral") => Ok(Source::HfChat(path.to_path_buf())),
-        Some("bert") => Ok(Source::HfEmbedding(path.to_path_buf())),
-        Some(other) => Err(format!(
-            "{}: unsupported model_type '{other}' (supported: llama, qwen2, mistral, bert)",
-            config.display()
-        )),
-        None => Err(format!("{}: no model_type", config.display())),
-    }
-}
-
 /// A folder name made from the source's file or folder name: lower case, with anything but
 /// letters, digits, `.`, `_` and `-` turned into `-`.
 pub fn default_name(source: &Path) -> String {
@@ -135,20 +85,15 @@ pub fn default_name(source: &Path) -> String {
     if name.is_empty() { "model".into() } else { name }
 }
 
-/// The conversion settings for chat models: the CLI's defaults (cpu int4, npu int8).
-pub fn chat_options() -> ChatOptions {
-    ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { int8: true, ..NpuOptions::default() }) }
-}
-
 /// Converts or copies `source` into `out` (which must not exist), reporting stages, and checks
 /// the result is a model the engine recognises. On error or cancel nothing is left at `out`.
 pub fn run_import(
-    source: &Source,
+    source: &SourceKind,
     out: &Path,
-    options: &ChatOptions,
+    options: &ConvertOptions,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&str, f32),
-) -> Result<(ModelKind, Vec<String>), Error> {
+) -> Result<(ModelKind, Vec<Target>), Error> {
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert(source, out, options, cancel, progress)));
     let result = match result {
@@ -156,28 +101,26 @@ pub fn run_import(
         Err(payload) if payload.is::<ImportCancelled>() => Err(Error::Cancelled),
         Err(payload) => Err(Error::ImportFailed(format!(
             "converting {} stopped unexpectedly: {}",
-            source_path(source).display(),
+            source.path().display(),
             super::panic_message(payload.as_ref())
         ))),
     };
     let result = result.and_then(|()| {
         check_cancel(cancel)?;
         progress("checking", 1.0);
-        classify(out).ok_or_else(|| {
-            Error::ImportFailed(format!("{}: the result is not a model Onyx can load", source_path(source).display()))
-        })
+        let folder = ModelFolder::open(out).map_err(|error| {
+            Error::ImportFailed(format!(
+                "{}: the result is not a model Onyx can load: {error}",
+                source.path().display()
+            ))
+        })?;
+        Ok((folder.kind, folder.targets()))
     });
     if result.is_err() && out.exists() {
         // `out` did not exist before (the caller checked), so whatever is there is ours.
         let _ = std::fs::remove_dir_all(out);
     }
     result
-}
-
-fn source_path(source: &Source) -> &Path {
-    match source {
-        Source::Gguf(path) | Source::HfChat(path) | Source::HfEmbedding(path) | Source::Onnx(path, _) => path,
-    }
 }
 
 /// The share of an import that converting or copying takes; checking the result is the rest.
@@ -188,9 +131,9 @@ fn check_cancel(cancel: &AtomicBool) -> Result<(), Error> {
 }
 
 fn convert(
-    source: &Source,
+    source: &SourceKind,
     out: &Path,
-    options: &ChatOptions,
+    options: &ConvertOptions,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&str, f32),
 ) -> Result<(), Error> {
@@ -211,18 +154,8 @@ fn convert(
         progress(stage, fraction);
     };
     match source {
-        Source::Gguf(path) => convert_gguf_chat(path, out, options, &mut report).map(drop).map_err(failed),
-        Source::HfChat(dir) => convert_hf_chat(dir, out, options, &mut report).map(drop).map_err(failed),
-        Source::HfEmbedding(dir) => onyx_convert::bert::convert_embedding_with_progress(
-            dir,
-            out,
-            &[Target::Cpu, Target::Npu],
-            Precision::Fp32,
-            &mut report,
-        )
-        .map(drop)
-        .map_err(failed),
-        Source::Onnx(dir, _) => copy_folder(dir, out, cancel, progress),
+        SourceKind::Model(folder) => copy_folder(&folder.dir, out, cancel, progress),
+        convertible => onyx_convert::convert::convert(convertible, out, options, &mut report).map(drop).map_err(failed),
     }
 }
 
@@ -369,7 +302,7 @@ impl ImportState {
         if !source.is_absolute() {
             return Err(Error::InvalidRequest(format!("'{}' is not an absolute path", source.display())));
         }
-        let detected = detect(&source).map_err(Error::ImportFailed)?;
+        let detected = SourceKind::detect(&source).map_err(|error| Error::ImportFailed(error.to_string()))?;
         let name = self.choose_name(name, &source)?;
         let (cancel, running) = self.begin()?;
         let out = self.catalog.imported_dir().join(&name);
@@ -382,7 +315,7 @@ impl ImportState {
                 std::fs::create_dir_all(parent)
                     .map_err(|error| Error::ImportFailed(format!("{}: {error}", parent.display())))?;
             }
-            run_import(&detected, &worker_out, &chat_options(), &cancel, &mut |stage, fraction| {
+            run_import(&detected, &worker_out, &ConvertOptions::default(), &cancel, &mut |stage, fraction| {
                 send(&events, ImportEvent::Progress { stage: stage.to_owned(), fraction })
             })
         })
@@ -416,8 +349,17 @@ mod tests {
 
     use super::*;
 
-    fn small_options() -> ChatOptions {
-        ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(NpuOptions { context: 32, chunk: 4, int8: true }) }
+    use onyx_convert::chat::ChatOptions;
+    use onyx_convert::llama::{CpuOptions, NpuOptions};
+    use onyx_convert::manifest::QuantScheme;
+
+    /// The app's options with a small npu cache, so the tiny model converts in milliseconds.
+    fn small_options() -> ConvertOptions {
+        let npu = NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Int8 };
+        ConvertOptions {
+            chat: ChatOptions { cpu: Some(CpuOptions::int4()), npu: Some(npu) },
+            ..ConvertOptions::default()
+        }
     }
 
     fn entries(dir: &Path) -> Vec<String> {
@@ -433,41 +375,6 @@ mod tests {
         let path = dir.join("Tiny Llama.Q4_1.gguf");
         tiny::write_gguf(&config, &tiny::tiny_weights(&config, 3), &path, "llama").expect("write gguf");
         path
-    }
-
-    #[test]
-    fn sources_are_recognised_or_named_in_the_error() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let gguf = tiny_gguf(dir.path());
-        assert_eq!(detect(&gguf), Ok(Source::Gguf(gguf.clone())));
-        let text = dir.path().join("notes.txt");
-        std::fs::write(&text, "hello").expect("write");
-        assert_eq!(
-            detect(&text),
-            Err(format!("{}: not a GGUF file; pick a .gguf file or a model folder", text.display()))
-        );
-        let missing = dir.path().join("missing");
-        assert_eq!(detect(&missing), Err(format!("{}: no such file or folder", missing.display())));
-
-        let hf = dir.path().join("hf");
-        std::fs::create_dir_all(&hf).expect("create");
-        for (model_type, expected) in [("qwen2", Source::HfChat(hf.clone())), ("bert", Source::HfEmbedding(hf.clone()))]
-        {
-            std::fs::write(hf.join("config.json"), format!(r#"{{"model_type": "{model_type}"}}"#)).expect("write");
-            assert_eq!(detect(&hf), Ok(expected));
-        }
-        std::fs::write(hf.join("config.json"), r#"{"model_type": "gpt2"}"#).expect("write");
-        assert!(detect(&hf).is_err_and(|e| e.contains("unsupported model_type 'gpt2'")));
-
-        let onnx = dir.path().join("st");
-        std::fs::create_dir_all(onnx.join("onnx")).expect("create");
-        for file in ["onnx/model.onnx", "tokenizer.json", "modules.json"] {
-            std::fs::write(onnx.join(file), "{}").expect("write");
-        }
-        assert_eq!(detect(&onnx), Ok(Source::Onnx(onnx.clone(), ModelKind::Embedding)));
-        let empty = dir.path().join("empty");
-        std::fs::create_dir_all(&empty).expect("create");
-        assert!(detect(&empty).is_err_and(|e| e.contains("not a model folder")));
     }
 
     #[test]
@@ -487,13 +394,13 @@ mod tests {
         std::fs::create_dir_all(&models).expect("create");
         let mut events: Vec<(String, f32)> = Vec::new();
         let result = run_import(
-            &Source::Gguf(gguf),
+            &SourceKind::Gguf(gguf),
             &models.join("tiny"),
             &small_options(),
             &AtomicBool::new(false),
             &mut |stage, fraction| events.push((stage.to_owned(), fraction)),
         );
-        assert_eq!(result.ok(), Some((ModelKind::Chat, vec!["cpu".to_owned(), "npu".to_owned()])));
+        assert_eq!(result.ok(), Some((ModelKind::Chat, vec![Target::Cpu, Target::Npu])));
         assert_eq!(entries(&models), ["tiny"]);
 
         let mut stages: Vec<&str> = events.iter().map(|(stage, _)| stage.as_str()).collect();
@@ -522,7 +429,7 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let mut stages = Vec::new();
         let result =
-            run_import(&Source::Gguf(gguf), &models.join("tiny"), &small_options(), &cancel, &mut |stage, _| {
+            run_import(&SourceKind::Gguf(gguf), &models.join("tiny"), &small_options(), &cancel, &mut |stage, _| {
                 stages.push(stage.to_owned());
                 // A few tensors into the cpu graph, well inside the stage.
                 if stages.iter().filter(|s| *s == "cpu graph").count() == 3 {
@@ -540,14 +447,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let source = dir.path().join("genai");
         std::fs::create_dir_all(source.join(".git")).expect("create");
-        for (file, text) in
-            [("genai_config.json", "{}"), ("tokenizer.json", "{}"), ("model.onnx", "graph"), (".git/HEAD", "x")]
-        {
+        for (file, text) in [
+            ("genai_config.json", r#"{"model": {"decoder": {"filename": "model.onnx"}}}"#),
+            ("tokenizer.json", "{}"),
+            ("model.onnx", "graph"),
+            (".git/HEAD", "x"),
+        ] {
             std::fs::write(source.join(file), text).expect("write");
         }
         let models = dir.path().join("models");
         std::fs::create_dir_all(&models).expect("create");
-        let detected = detect(&source).expect("a genai folder");
+        let detected = SourceKind::detect(&source).expect("a genai folder");
+        assert!(matches!(&detected, SourceKind::Model(folder) if folder.kind == ModelKind::Chat), "{detected:?}");
 
         let cancelled =
             run_import(&detected, &models.join("genai"), &small_options(), &AtomicBool::new(true), &mut |_, _| {});
@@ -577,7 +488,7 @@ mod tests {
         let models = dir.path().join("models");
         std::fs::create_dir_all(&models).expect("create");
         let result = run_import(
-            &Source::Gguf(broken.clone()),
+            &SourceKind::Gguf(broken.clone()),
             &models.join("broken"),
             &small_options(),
             &AtomicBool::new(false),

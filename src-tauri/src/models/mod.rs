@@ -22,10 +22,11 @@ use serde::Serialize;
 use tauri::AppHandle;
 
 use crate::error::{Error, ErrorBody};
-use crate::events::{self, ModelKind};
+use crate::events;
 use crate::notices::Notices;
 use crate::settings::{SettingsState, runtime_config};
 use catalog::Catalog;
+use onyx_convert::manifest::ModelKind;
 
 /// Where a model is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
