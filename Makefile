@@ -6,7 +6,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= always
 
-.PHONY: run test setup ui check test-ui test-rust e2e
+.PHONY: run test setup ui check test-ui test-rust e2e ipc-types
 
 setup:
 	bash scripts/setup.sh
@@ -45,3 +45,8 @@ test-rust:
 e2e: ui
 	$(CARGO) build --workspace --bins --tests --locked
 	node tests/e2e/run.mjs
+
+# Writes ui/src/ipc/generated.ts, the TypeScript side of the IPC, from the Rust types
+# (src-tauri/src/ipc_types.rs). The test `ipc_types_are_current` fails while the file is stale.
+ipc-types:
+	ONYX_WRITE_IPC_TYPES=1 $(CARGO) test -p onyx-app --lib ipc_types

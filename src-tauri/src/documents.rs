@@ -27,6 +27,7 @@ use onyx_engine::documents::EngineEmbedder;
 use onyx_engine::{CancelToken, Engine};
 use serde::Serialize;
 use tauri::AppHandle;
+use ts_rs::TS;
 
 use crate::error::{Error, ErrorBody};
 use crate::events;
@@ -47,7 +48,7 @@ const MAX_RESULTS: usize = 50;
 const MAX_QUERY_CHARS: usize = 10_000;
 
 /// The reply of `documents_status`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentsStatus {
     /// What is indexed.
@@ -67,7 +68,8 @@ pub struct DocumentsStatus {
 }
 
 /// Payload of `index-progress`: the run's [`Progress`] with a sequence number.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "IndexProgressEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct IndexProgress {
     /// Counts up by one per event, over the whole run of the app.
@@ -78,7 +80,7 @@ pub struct IndexProgress {
 }
 
 /// The reply of `documents_preview`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
     /// The file.

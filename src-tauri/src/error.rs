@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
+use ts_rs::TS;
 
 use onyx_engine::EngineError;
 use onyx_engine::conversations::ConversationError;
@@ -141,7 +142,8 @@ impl Serialize for Error {
 
 /// An error as data: what `app_status`, stream events and app events carry where a command's
 /// own `Err` cannot go. Same shape as [`Error`] on the wire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "IpcError")]
 pub struct ErrorBody {
     /// [`Error::code`].
     pub code: String,

@@ -8,6 +8,7 @@ use onyx_convert::manifest::ModelKind;
 use onyx_runtime::ActiveProvider;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
+use ts_rs::TS;
 
 use crate::error::ErrorBody;
 
@@ -23,7 +24,8 @@ pub const INDEX_PROGRESS: &str = "index-progress";
 pub const INDEX_ERROR: &str = "index-error";
 
 /// Payload of [`PROVIDER_CHANGED`].
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "ProviderChangedEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderChanged {
     /// The model that moved.
@@ -37,7 +39,8 @@ pub struct ProviderChanged {
 }
 
 /// Payload of [`MODEL_LOADING`].
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "ModelLoadingEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct ModelLoading {
     /// The model being loaded.
@@ -49,7 +52,8 @@ pub struct ModelLoading {
 }
 
 /// Payload of [`MODEL_ERROR`]: the model, then the error's `code` and `message`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "ModelErrorEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct ModelError {
     /// The model that failed.
@@ -64,7 +68,8 @@ pub struct ModelError {
 }
 
 /// Payload of [`INDEX_ERROR`]: the source, then the error's `code` and `message`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "IndexErrorEvent")]
 #[serde(rename_all = "camelCase")]
 pub struct IndexError {
     /// The folder or file the run was indexing.

@@ -21,6 +21,8 @@ mod documents;
 mod error;
 mod events;
 mod external;
+#[cfg(test)]
+mod ipc_types;
 mod models;
 mod notices;
 mod paths;

@@ -3,12 +3,13 @@
 
 use onyx_runtime::DeviceInfo;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::models::{ModelStatus, ModelsState};
 use crate::notices::Notices;
 
 /// The reply of `app_status`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     /// The chat model.

@@ -27,6 +27,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::ConvertError;
 use crate::hf::{Pooling, Prefixes};
@@ -37,7 +38,8 @@ pub const FORMAT_VERSION: u32 = 2;
 pub const MANIFEST_FILE: &str = "onyx-model.json";
 
 /// What a model is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[ts(rename = "ModelRole")]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// A language model that writes replies.
@@ -71,7 +73,7 @@ impl std::fmt::Display for ModelKind {
 }
 
 /// The device class a graph is built for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     /// ORT's CPU EP (and GPUs): dynamic shapes.

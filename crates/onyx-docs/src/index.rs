@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use ts_rs::TS;
 
 use sha2::{Digest, Sha256};
 
@@ -79,7 +80,8 @@ pub enum IndexError {
 }
 
 /// Where a run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, TS)]
+#[ts(rename = "IndexPhase")]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
     /// Listing files.
@@ -93,7 +95,7 @@ pub enum Phase {
 }
 
 /// A progress report, sent as the run goes.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// The source being indexed.

@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
+use ts_rs::TS;
 
 use rusqlite::{OptionalExtension, params_from_iter};
 
@@ -108,7 +109,7 @@ pub enum SearchMode {
 }
 
 /// One result.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     /// The file (the first one, if several files hold the same bytes).
@@ -140,7 +141,7 @@ pub struct SearchResult {
 }
 
 /// A search's results and what was done to the query.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResponse {
     /// Best first; empty means nothing relevant was found.

@@ -16,6 +16,7 @@
 //!   migrating are shared with the conversation store, in [`crate::sqlite`].
 
 use std::path::{Path, PathBuf};
+use ts_rs::TS;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -131,7 +132,8 @@ pub enum StoreError {
 }
 
 /// A source the user added: a folder or a single file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, TS)]
+#[ts(rename = "DocumentSource")]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
     /// Row id.
@@ -169,7 +171,7 @@ pub struct NewChunk {
 }
 
 /// Counts for `onyx index status` and the app's documents panel.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct IndexCounts {
     /// Sources added.
@@ -185,7 +187,7 @@ pub struct IndexCounts {
 }
 
 /// A skipped file and why.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Skip {
     /// The file.

@@ -27,6 +27,7 @@ use onyx_docs::sqlite::{self, MigrateError};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 use crate::template::Message;
 
@@ -162,7 +163,7 @@ impl<T> AtPath<T> for rusqlite::Result<T> {
 }
 
 /// Who wrote a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions to the model.
@@ -219,7 +220,7 @@ pub struct Conversation {
 }
 
 /// One line of the conversation list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSummary {
     /// Row id.
@@ -233,7 +234,7 @@ pub struct ConversationSummary {
 }
 
 /// A message as stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredMessage {
     /// Row id; later messages of a conversation have larger ids.
@@ -247,10 +248,13 @@ pub struct StoredMessage {
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     /// The reply's statistics, as the engine reported them.
+    #[ts(type = "unknown")]
     pub stats: Option<Value>,
     /// The provider that produced the reply.
+    #[ts(type = "unknown")]
     pub provider: Option<Value>,
     /// Document passages the reply cited.
+    #[ts(type = "unknown")]
     pub sources: Option<Value>,
     /// Why the reply ended.
     pub finish_reason: Option<String>,

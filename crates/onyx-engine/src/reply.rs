@@ -6,9 +6,10 @@
 use onyx_docs::search::SearchResult;
 use onyx_runtime::ActiveProvider;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Why a reply ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum FinishReason {
     /// The model emitted an end-of-sequence token.
@@ -26,7 +27,7 @@ pub enum FinishReason {
 }
 
 /// Numbers for every reply.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     /// Prompt tokens (after trimming).
@@ -96,7 +97,7 @@ pub struct Reply {
 }
 
 /// A source given to the model, numbered as it is cited.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CitedSource {
     /// The number the model cites it by: `[number]`.

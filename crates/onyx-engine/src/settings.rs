@@ -27,6 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use onyx_runtime::ProviderChoice;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+use ts_rs::TS;
 
 use crate::sampling::SamplingParams;
 
@@ -59,7 +60,7 @@ fn rename_model_to_chat_model(settings: &mut Map<String, Value>) {
 }
 
 /// The colour scheme of the app.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     /// Follow the operating system.
@@ -72,7 +73,7 @@ pub enum Theme {
 }
 
 /// "Use my documents": retrieval settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct DocumentSettings {
     /// Search the index and add the best passages to each question.
@@ -112,7 +113,7 @@ impl Default for DocumentSettings {
 
 /// Everything the user can set. Serialized in camelCase; every field has a default, so a file
 /// holding only some of them loads.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
     /// Layout version of the file these settings came from ([`CURRENT_VERSION`] once loaded).

@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::device::{DeviceInfo, DeviceKind};
 
 /// One location tried for the runtime library.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LibraryAttempt {
     /// The file looked at.
@@ -19,7 +20,8 @@ pub struct LibraryAttempt {
 }
 
 /// One device that was tried and not used, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+#[ts(rename = "ProviderAttempt")]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     /// The EP tried (or the kind asked for, when no device of it exists).
@@ -29,9 +31,11 @@ pub struct Attempt {
     /// The device's index in [`crate::Runtime::devices`], when a device was tried. Code that
     /// needs the device again goes by this, never by its display name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub device_index: Option<usize>,
     /// The kind of that device (an NPU stand-in counts as an NPU).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub device_kind: Option<DeviceKind>,
     /// Why it was passed over.
     pub reason: String,

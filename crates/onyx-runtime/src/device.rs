@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use ort::AsPointer;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::ffi::key_value_pairs;
 
 /// The kind of hardware a device is. Provider choice (`npu`, `gpu`, `cpu`) goes by this.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// A neural processing unit (Hexagon, Intel NPU, ...).
@@ -31,7 +32,7 @@ impl DeviceKind {
 }
 
 /// One (EP, hardware device) pair ORT can build sessions for.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
     /// Position in ORT's device list; stable for the life of the process.

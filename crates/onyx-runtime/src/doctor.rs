@@ -4,6 +4,7 @@
 //! into the report with its reason, so the app's first window and the CLI can always show it.
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::attempt::{Attempt, LibraryAttempt};
 use crate::device::DeviceInfo;
@@ -13,7 +14,7 @@ use crate::session::{ModelSource, SessionRequest};
 use crate::{ProviderError, RuntimeError};
 
 /// The runtime library: loaded, or every place tried.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum RuntimeStatus {
     /// ORT is loaded.
@@ -37,7 +38,8 @@ pub enum RuntimeStatus {
 }
 
 /// The outcome of resolving the requested provider on the probe model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "ProviderResolution")]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderCheck {
     /// What was asked for.
@@ -51,7 +53,7 @@ pub struct ProviderCheck {
 }
 
 /// The whole doctor report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DoctorReport {
     /// The runtime library.

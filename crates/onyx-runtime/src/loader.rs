@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::attempt::LibraryAttempt;
 use crate::device::{self, DeviceInfo};
@@ -39,7 +40,7 @@ pub struct LoadedLibrary {
 }
 
 /// Whether an EP plugin library was registered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum PluginState {
     /// Registered; its devices are listed with the others.
@@ -49,7 +50,8 @@ pub enum PluginState {
 }
 
 /// An EP plugin library found on disk and what happened when registering it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(rename = "PluginLibrary")]
 #[serde(rename_all = "camelCase")]
 pub struct PluginStatus {
     /// The name it was registered under (e.g. `QNNExecutionProvider`).

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::attempt::Attempt;
 use crate::device::{DeviceInfo, DeviceKind};
@@ -82,7 +83,7 @@ impl fmt::Display for ProviderChoice {
 }
 
 /// Where a session really runs, as measured after it was built.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveProvider {
     /// The EP the session was built for.
@@ -111,7 +112,7 @@ pub struct ActiveProvider {
 }
 
 /// Where one graph of a model runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphPlacement {
     /// The graph's file name (`model.npu.decode.onnx`), or `<in-memory model>`.
@@ -125,7 +126,8 @@ pub struct GraphPlacement {
 }
 
 /// Nodes one EP was assigned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[ts(rename = "Placement")]
 #[serde(rename_all = "camelCase")]
 pub struct EpShare {
     /// EP name.

@@ -24,6 +24,7 @@ use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
+use ts_rs::TS;
 
 use crate::conversations::ConversationsState;
 use crate::documents::DocumentsState;
@@ -39,7 +40,7 @@ pub const MAX_MESSAGE_CHARS: usize = 100_000;
 const MAX_STREAM_ID_CHARS: usize = 128;
 
 /// The request of `chat_send`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatSend {
     /// Chosen by the window, to cancel this reply with.
@@ -58,7 +59,7 @@ pub struct ChatSend {
 }
 
 /// Streamed on `chat_send`'s channel.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ChatStreamEvent {
     /// The user's message is stored (`None` when regenerating).

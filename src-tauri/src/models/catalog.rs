@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use onyx_convert::folder::ModelFolder;
 use onyx_convert::manifest::{ModelKind, Target};
 use serde::Serialize;
+use ts_rs::TS;
 
 /// Where a model came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Origin {
     /// Shipped with the app or made by setup.
@@ -26,7 +27,7 @@ pub enum Origin {
 }
 
 /// One model folder, as `models_list` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelEntry {
     /// The folder's name: what the settings store.

@@ -29,13 +29,14 @@ use onyx_convert::folder::{ModelFolder, SourceKind};
 use onyx_convert::manifest::Target;
 use serde::Serialize;
 use tauri::ipc::Channel;
+use ts_rs::TS;
 
 use super::catalog::{Catalog, ModelEntry, Origin, is_plain_name};
 use crate::error::{Error, ErrorBody};
 use onyx_convert::manifest::ModelKind;
 
 /// Streamed on `model_import`'s channel.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ImportEvent {
     /// The source was recognised; the model will be called `name`.
@@ -507,7 +508,7 @@ mod tests {
             serde_json::to_value(event).ok(),
             Some(serde_json::json!({"event": "progress", "data": {"stage": "cpu graph", "fraction": 0.5}}))
         );
-        // The fraction is always a number, also when a stage starts (IPC.md, ui/src/ipc/types.ts).
+        // The fraction is always a number, also when a stage starts (IPC.md, ui/src/ipc/generated.ts).
         let start = ImportEvent::Progress { stage: "reading".into(), fraction: 0.0 };
         assert_eq!(
             serde_json::to_string(&start).ok().as_deref(),

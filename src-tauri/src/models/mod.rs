@@ -20,6 +20,7 @@ use onyx_engine::settings::Settings;
 use onyx_runtime::{ActiveProvider, DeviceInfo};
 use serde::Serialize;
 use tauri::AppHandle;
+use ts_rs::TS;
 
 use crate::error::{Error, ErrorBody};
 use crate::events;
@@ -29,7 +30,7 @@ use catalog::Catalog;
 use onyx_convert::manifest::ModelKind;
 
 /// Where a model is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum LoadState {
     /// Nothing asked for yet.
@@ -43,7 +44,7 @@ pub enum LoadState {
 }
 
 /// One model as `app_status` shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelStatus {
     /// Where it is.

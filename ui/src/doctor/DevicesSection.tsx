@@ -1,4 +1,4 @@
-import type { Device } from "../ipc";
+import type { DeviceInfo } from "../ipc";
 import { formatHexId, kindLabel, sortedEntries } from "./format";
 import { DeviceKindIcon } from "./icons";
 import { Section } from "./Section";
@@ -8,7 +8,7 @@ export function DevicesSection({
   devices,
   runtimeLoaded,
 }: {
-  devices: Device[];
+  devices: DeviceInfo[];
   /** Devices come from ORT; without it an empty list says nothing about the hardware. */
   runtimeLoaded: boolean;
 }) {
@@ -41,7 +41,7 @@ export function DevicesSection({
   );
 }
 
-function DeviceCard({ device }: { device: Device }) {
+function DeviceCard({ device }: { device: DeviceInfo }) {
   const kind = kindLabel(device.kind);
   const vendor = device.hardwareVendor === "" ? "Unknown vendor" : device.hardwareVendor;
   return (

@@ -10,7 +10,7 @@ export function RuntimeSection({
   className?: string | undefined;
 }) {
   if (runtime.status === "loaded") {
-    const skipped = runtime.skipped ?? [];
+    const skipped = runtime.skipped;
     return (
       <Section
         title="ONNX Runtime"

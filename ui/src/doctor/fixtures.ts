@@ -7,6 +7,7 @@ export const loadedReport: DoctorReport = {
     status: "loaded",
     path: "/home/ada/onyx/runtime/libonnxruntime.so.1.32.0",
     version: "1.32.0",
+    skipped: [],
   },
   plugins: [
     {
@@ -14,16 +15,19 @@ export const loadedReport: DoctorReport = {
       path: "/home/ada/onyx/runtime/libonnxruntime_providers_openvino_plugin.so",
       status: "registered",
       error: null,
+      deviceCount: 1,
     },
     {
       epName: "QNNExecutionProvider",
       path: "/home/ada/onyx/runtime/libonnxruntime_providers_qnn.so",
       status: "failed",
       error: "cannot open shared object file: No such file or directory",
+      deviceCount: 0,
     },
   ],
   devices: [
     {
+      index: 0,
       epName: "CPUExecutionProvider",
       epVendor: "Microsoft",
       hardwareVendor: "Intel",
@@ -34,6 +38,7 @@ export const loadedReport: DoctorReport = {
       hardwareMetadata: { Description: "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz" },
     },
     {
+      index: 1,
       epName: "OpenVINOExecutionProvider",
       epVendor: "Intel",
       hardwareVendor: "Intel",
@@ -50,16 +55,29 @@ export const loadedReport: DoctorReport = {
       ep: "OpenVINOExecutionProvider",
       deviceKind: "cpu",
       deviceName: "Intel CPU",
+      deviceIndex: 1,
       nodesOnEp: 7,
       nodesTotal: 8,
       placement: [
         { ep: "OpenVINOExecutionProvider", nodes: 7 },
         { ep: "CPUExecutionProvider", nodes: 1 },
       ],
+      graphs: [
+        {
+          graph: "<in-memory model>",
+          nodesOnEp: 7,
+          nodesTotal: 8,
+          placement: [
+            { ep: "OpenVINOExecutionProvider", nodes: 7 },
+            { ep: "CPUExecutionProvider", nodes: 1 },
+          ],
+        },
+      ],
       tried: [
         { ep: "NPU", device: "-", reason: "no NPU found on this machine" },
         { ep: "GPU", device: "-", reason: "no GPU found on this machine" },
       ],
+      fromCompiledCache: false,
     },
     tried: [
       { ep: "NPU", device: "-", reason: "no NPU found on this machine" },

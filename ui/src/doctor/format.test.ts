@@ -92,6 +92,7 @@ describe("discoveredEpNames", () => {
           path: "/home/ada/onyx/runtime/libonnxruntime_providers_webgpu.so",
           status: "registered" as const,
           error: null,
+          deviceCount: 0,
         },
       ],
     };

@@ -59,13 +59,13 @@ function SlotDetails({
           <span className="muted">
             {formatShare(provider.nodesOnEp, provider.nodesTotal)} of nodes (
             {formatNodeCount(provider.nodesOnEp, provider.nodesTotal)})
-            {provider.fromCompiledCache === true ? ", from the compiled cache" : ""}
+            {provider.fromCompiledCache ? ", from the compiled cache" : ""}
           </span>
         </p>
       )}
-      {provider !== null && (provider.graphs?.length ?? 0) > 1 && (
+      {provider !== null && provider.graphs.length > 1 && (
         <ul className="small muted" aria-label="Graphs" data-testid="provider-graphs">
-          {provider.graphs?.map((graph) => (
+          {provider.graphs.map((graph) => (
             <li key={graph.graph}>
               <span className="mono">{graph.graph}</span>:{" "}
               {formatShare(graph.nodesOnEp, graph.nodesTotal)} of nodes (

@@ -14,11 +14,23 @@ export const npuProvider: ActiveProvider = {
   ep: "OpenVINOExecutionProvider",
   deviceKind: "npu",
   deviceName: "Intel(R) AI Boost",
+  deviceIndex: 1,
   nodesOnEp: 97,
   nodesTotal: 100,
   placement: [
     { ep: "OpenVINOExecutionProvider", nodes: 97 },
     { ep: "CPUExecutionProvider", nodes: 3 },
+  ],
+  graphs: [
+    {
+      graph: "model.cpu.onnx",
+      nodesOnEp: 97,
+      nodesTotal: 100,
+      placement: [
+        { ep: "OpenVINOExecutionProvider", nodes: 97 },
+        { ep: "CPUExecutionProvider", nodes: 3 },
+      ],
+    },
   ],
   tried: [],
   fromCompiledCache: false,
@@ -28,9 +40,18 @@ export const cpuFallbackProvider: ActiveProvider = {
   ep: "CPUExecutionProvider",
   deviceKind: "cpu",
   deviceName: "Intel Xeon",
+  deviceIndex: 0,
   nodesOnEp: 120,
   nodesTotal: 120,
   placement: [{ ep: "CPUExecutionProvider", nodes: 120 }],
+  graphs: [
+    {
+      graph: "model.cpu.onnx",
+      nodesOnEp: 120,
+      nodesTotal: 120,
+      placement: [{ ep: "CPUExecutionProvider", nodes: 120 }],
+    },
+  ],
   tried: [
     { ep: "NPU", device: "-", reason: "no NPU found on this machine" },
     {
