@@ -86,13 +86,13 @@ pub async fn model_import_cancel(import: ImportHandle<'_>) -> Result<(), Error> 
 /// All conversations, most recently changed first.
 #[tauri::command]
 pub async fn conversations_list(conversations: ConversationsHandle<'_>) -> Result<Vec<ConversationSummary>, Error> {
-    conversations.list()
+    Ok(conversations.list()?)
 }
 
 /// A new, empty conversation.
 #[tauri::command]
 pub async fn conversation_create(conversations: ConversationsHandle<'_>) -> Result<ConversationSummary, Error> {
-    conversations.create()
+    Ok(conversations.create()?)
 }
 
 /// Renames a conversation.
@@ -102,13 +102,13 @@ pub async fn conversation_rename(
     id: i64,
     title: String,
 ) -> Result<ConversationSummary, Error> {
-    conversations.rename(id, &title)
+    Ok(conversations.rename(id, &title)?)
 }
 
 /// Deletes a conversation and its messages.
 #[tauri::command]
 pub async fn conversation_delete(conversations: ConversationsHandle<'_>, id: i64) -> Result<(), Error> {
-    conversations.delete(id)
+    Ok(conversations.delete(id)?)
 }
 
 /// A conversation's messages, oldest first.
@@ -117,7 +117,7 @@ pub async fn conversation_messages(
     conversations: ConversationsHandle<'_>,
     id: i64,
 ) -> Result<Vec<StoredMessage>, Error> {
-    conversations.messages(id)
+    Ok(conversations.messages(id)?)
 }
 
 // --- Chat ---

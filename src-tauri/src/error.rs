@@ -125,8 +125,21 @@ impl From<ConversationError> for Error {
             ConversationError::NotFound { .. } | ConversationError::MessageNotFound { .. } => {
                 Error::NotFound(error.to_string())
             }
-            ConversationError::EmptyTitle => Error::InvalidRequest(error.to_string()),
+            ConversationError::EmptyTitle | ConversationError::TitleTooLong { .. } => {
+                Error::InvalidRequest(error.to_string())
+            }
             _ => Error::Storage(error.to_string()),
+        }
+    }
+}
+
+impl From<onyx_engine::turn::TurnError> for Error {
+    fn from(error: onyx_engine::turn::TurnError) -> Self {
+        use onyx_engine::turn::TurnError;
+        match error {
+            TurnError::InvalidRequest(message) => Error::InvalidRequest(message),
+            TurnError::History(error) => Error::from(error),
+            TurnError::Engine(error) => Error::from_engine(error),
         }
     }
 }

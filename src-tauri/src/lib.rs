@@ -32,7 +32,6 @@ mod status;
 use tauri::Manager;
 
 use crate::chat::ChatState;
-use crate::conversations::ConversationsState;
 use crate::doctor::DoctorState;
 use crate::documents::DocumentsState;
 use crate::error::Error;
@@ -106,7 +105,7 @@ fn start(app: &mut tauri::App) -> Result<(), Error> {
     let resource_models = app.path().resource_dir().ok().map(|dir| dir.join("models"));
     let catalog = Catalog::from_environment(resource_models, paths.imported_models.clone());
     let models = ModelsState::new(handle.clone(), settings.clone(), notices.clone(), catalog.clone());
-    let conversations = ConversationsState::open(&paths.conversations_db, &notices);
+    let conversations = conversations::open(&paths.conversations_db, &notices);
     let documents =
         DocumentsState::open(handle, models.clone(), settings.clone(), notices.clone(), paths.documents_db.clone());
     let chat = ChatState::new(models.clone(), conversations.clone(), settings.clone(), documents.clone());

@@ -109,6 +109,15 @@ pub enum ConversationError {
     /// A title that is empty or only whitespace.
     #[error("a conversation title cannot be empty")]
     EmptyTitle,
+    /// A title longer than [`crate::history::MAX_TITLE_CHARS`].
+    #[error("a title can have at most {max} characters")]
+    TitleTooLong {
+        /// The limit.
+        max: usize,
+    },
+    /// The database could not be opened when the app started; the reason says why.
+    #[error("conversations are unavailable: {0}")]
+    Unavailable(String),
     /// A role other than `system`, `user` or `assistant`.
     #[error("invalid role '{role}': expected system, user or assistant")]
     InvalidRole {

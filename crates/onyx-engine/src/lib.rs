@@ -18,10 +18,12 @@ pub mod documents;
 pub mod embed;
 mod engine;
 mod error;
+pub mod history;
 pub mod reply;
 pub mod sampling;
 pub mod settings;
 pub mod template;
+pub mod turn;
 
 pub use cancel::CancelToken;
 pub use engine::Engine;

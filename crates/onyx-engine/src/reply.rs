@@ -26,6 +26,20 @@ pub enum FinishReason {
     NothingRelevant,
 }
 
+impl FinishReason {
+    /// The name it is serialized and stored under (`maxTokens`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Eos => "eos",
+            FinishReason::Stop => "stop",
+            FinishReason::MaxTokens => "maxTokens",
+            FinishReason::ContextFull => "contextFull",
+            FinishReason::Cancelled => "cancelled",
+            FinishReason::NothingRelevant => "nothingRelevant",
+        }
+    }
+}
+
 /// Numbers for every reply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -105,4 +119,23 @@ pub struct CitedSource {
     /// The retrieved chunk.
     #[serde(flatten)]
     pub result: SearchResult,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finish_reasons_are_stored_under_their_serialized_names() {
+        for reason in [
+            FinishReason::Eos,
+            FinishReason::Stop,
+            FinishReason::MaxTokens,
+            FinishReason::ContextFull,
+            FinishReason::Cancelled,
+            FinishReason::NothingRelevant,
+        ] {
+            assert_eq!(serde_json::to_value(reason).ok(), Some(serde_json::json!(reason.as_str())));
+        }
+    }
 }

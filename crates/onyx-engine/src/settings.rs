@@ -92,6 +92,15 @@ impl DocumentSettings {
     pub fn max_file_bytes(&self) -> u64 {
         u64::from(self.max_file_mb) * 1024 * 1024
     }
+
+    /// The search an answer from documents runs.
+    pub fn search_options(&self) -> onyx_docs::search::SearchOptions {
+        onyx_docs::search::SearchOptions {
+            k: self.top_k as usize,
+            min_similarity: self.min_similarity,
+            ..onyx_docs::search::SearchOptions::default()
+        }
+    }
 }
 
 impl Default for DocumentSettings {

@@ -431,3 +431,84 @@ fn a_version_1_package_still_loads() {
         assert_eq!(old.token_ids, new.token_ids, "{what}: the v1 manifest must run the same graphs");
     }
 }
+
+/// A chat turn over a stored conversation, as the app's `chat_send` runs it: the user's message
+/// is stored and announced first, tokens stream, and the reply is stored with its numbers,
+/// provider and finish reason; a regenerate replaces the last reply; a turn cancelled before its
+/// first token fails and leaves the user's message for a retry.
+#[test]
+fn a_turn_stores_both_sides_of_the_conversation() {
+    use onyx_engine::conversations::{ConversationStore, Role};
+    use onyx_engine::history::History;
+    use onyx_engine::settings::Settings;
+    use onyx_engine::turn::{Turn, TurnError, TurnEvent, run_turn};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine();
+    engine.load_chat(&tiny_package(dir.path()), &ProviderChoice::Cpu, false).expect("load");
+    let history = History::from_store(ConversationStore::open(&dir.path().join("c.sqlite")).expect("open store"));
+    let id = history.create().expect("create").id;
+    // The tiny model holds 128 tokens: no room for the default system prompt.
+    let settings = Settings { max_tokens: 6, temperature: 0.0, system_prompt: String::new(), ..Settings::default() };
+
+    let mut events = Vec::new();
+    let cancel = CancelToken::new().expect("token");
+    let (stored, reply) = run_turn(
+        &engine,
+        &history,
+        id,
+        Turn::new(Some("ab ab"), false).expect("turn"),
+        &settings,
+        None,
+        &cancel,
+        &mut |e| events.push(e),
+    )
+    .expect("turn");
+    let Some(TurnEvent::Started { user_message: Some(user_message) }) = events.first() else {
+        panic!("the turn must start by announcing the stored user message: {events:?}")
+    };
+    assert_eq!((user_message.role, user_message.content.as_str()), (Role::User, "ab ab"));
+    let streamed: String = events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::Reply(ChatEvent::Token { text }) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streamed, reply.text);
+    assert!(!events.iter().any(|e| matches!(e, TurnEvent::Reply(ChatEvent::Done { .. }))));
+    assert_eq!((stored.role, stored.content.as_str()), (Role::Assistant, reply.text.as_str()));
+    assert_eq!(stored.finish_reason.as_deref(), Some(reply.finish_reason.as_str()));
+    assert_eq!(stored.stats.as_ref().map(|s| s["generatedTokens"].clone()), Some(reply.stats.generated_tokens.into()));
+    assert_eq!(stored.provider.as_ref().map(|p| p["ep"].clone()), Some("CPUExecutionProvider".into()));
+    assert_eq!(history.messages(id).expect("messages").len(), 2);
+
+    // Regenerating replaces the reply, and the conversation keeps two messages.
+    let (again, _) =
+        run_turn(&engine, &history, id, Turn::Regenerate, &settings, None, &cancel, &mut |_| {}).expect("regenerate");
+    let messages = history.messages(id).expect("messages");
+    assert_eq!(messages.iter().map(|m| m.id).collect::<Vec<_>>(), [user_message.id, again.id]);
+
+    // Cancelled before its first token: an error, and the new user message stays stored.
+    let cancelled = CancelToken::new().expect("token");
+    cancelled.cancel();
+    let err = run_turn(
+        &engine,
+        &history,
+        id,
+        Turn::new(Some("more"), false).expect("turn"),
+        &settings,
+        None,
+        &cancelled,
+        &mut |_| {},
+    )
+    .expect_err("cancelled before the first token");
+    assert!(matches!(err, TurnError::Engine(EngineError::Cancelled)), "{err:?}");
+    let messages = history.messages(id).expect("messages");
+    assert_eq!(messages.last().map(|m| (m.role, m.content.as_str())), Some((Role::User, "more")));
+
+    // A turn on a conversation that does not exist fails before anything is written.
+    let err = run_turn(&engine, &history, 999, Turn::Regenerate, &settings, None, &cancel, &mut |_| {})
+        .expect_err("no such conversation");
+    assert!(matches!(err, TurnError::History(_)), "{err:?}");
+}

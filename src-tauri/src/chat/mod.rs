@@ -1,32 +1,24 @@
-//! The chat domain: `chat_send` streams a reply on its channel and stores both sides of the
-//! turn; `chat_cancel` stops one by its stream id ([`streams`]).
+//! The chat domain: `chat_send` runs one turn of a conversation ([`onyx_engine::turn`], which
+//! stores both sides of it) on a blocking worker and streams it on the window's channel;
+//! `chat_cancel` stops one by its stream id ([`streams`]).
 //!
-//! The order a reply goes in, so that the database never disagrees with the window:
-//! 1. checks that need no writing (the request, the model, the documents when asked for);
-//! 2. the user's message is stored (or, to regenerate, the last reply is deleted), then `started`;
-//! 3. the engine runs on a blocking worker; `token`, `sources` and `providerChanged` are
-//!    forwarded as they come;
-//! 4. the reply is stored with its statistics, provider, sources and finish reason, then `done`.
-//!
-//! A cancelled reply is stored with finish reason `cancelled` like any other, unless nothing was
-//! generated yet (then the command answers `cancelled`). A failure after step 2 leaves the
-//! user's message stored, so "regenerate" can retry it; the failure goes out as an `error` event
-//! and as the command's error.
+//! What the shell adds to the engine's turn: the stream id and its cancel token, the checks
+//! that the models (and the documents, when asked for) are ready before anything is written,
+//! the channel events (`started`, `sources`, `token`, `providerChanged`, then `done` once the
+//! reply is stored, or `error`), and the badge's update when the reply moved provider.
 
 pub mod streams;
 
-use onyx_docs::search::SearchOptions;
-use onyx_engine::chat::ChatRequest;
-use onyx_engine::conversations::{NewMessage, Role, StoredMessage};
-use onyx_engine::documents::{DocumentIndex, DocumentOptions};
-use onyx_engine::reply::{ChatEvent, CitedSource, FinishReason};
-use onyx_engine::template::Message;
+use onyx_engine::conversations::StoredMessage;
+use onyx_engine::documents::DocumentIndex;
+use onyx_engine::history::History;
+use onyx_engine::reply::{ChatEvent, CitedSource};
+use onyx_engine::turn::{Turn, TurnEvent, run_turn};
 use onyx_engine::{CancelToken, Engine};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use ts_rs::TS;
 
-use crate::conversations::ConversationsState;
 use crate::documents::DocumentsState;
 use crate::error::{Error, ErrorBody};
 use crate::models::ModelsState;
@@ -34,8 +26,6 @@ use crate::settings::SettingsState;
 use onyx_convert::manifest::ModelKind;
 use streams::StreamRegistry;
 
-/// Longest user message accepted, in characters; far beyond any context the models hold.
-pub const MAX_MESSAGE_CHARS: usize = 100_000;
 /// Longest stream id accepted.
 const MAX_STREAM_ID_CHARS: usize = 128;
 
@@ -95,15 +85,6 @@ pub enum ChatStreamEvent {
     Error(ErrorBody),
 }
 
-/// A checked request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Turn {
-    /// Answer a new user message.
-    Send(String),
-    /// Answer the last user message again.
-    Regenerate,
-}
-
 /// Checks a request before anything is written.
 fn check(request: &ChatSend) -> Result<Turn, Error> {
     let id = &request.stream_id;
@@ -112,27 +93,7 @@ fn check(request: &ChatSend) -> Result<Turn, Error> {
             "the stream id must be 1 to {MAX_STREAM_ID_CHARS} printable characters"
         )));
     }
-    match (&request.text, request.regenerate) {
-        (Some(_), true) => Err(Error::InvalidRequest("regenerate takes no text: send the message on its own".into())),
-        (None, false) => Err(Error::InvalidRequest("there is no message to send".into())),
-        (None, true) => Ok(Turn::Regenerate),
-        (Some(text), false) if text.trim().is_empty() => Err(Error::InvalidRequest("the message is empty".into())),
-        (Some(text), false) if text.chars().count() > MAX_MESSAGE_CHARS => {
-            Err(Error::InvalidRequest(format!("a message can have at most {MAX_MESSAGE_CHARS} characters")))
-        }
-        (Some(text), false) => Ok(Turn::Send(text.clone())),
-    }
-}
-
-/// The prompt: the conversation, with the settings' system prompt in front unless it has its own.
-fn prompt_messages(mut messages: Vec<Message>, system_prompt: &str) -> Result<Vec<Message>, Error> {
-    if messages.last().is_none_or(|message| message.role != Role::User.as_str()) {
-        return Err(Error::InvalidRequest("the conversation has no user message to answer".into()));
-    }
-    if !system_prompt.trim().is_empty() && !messages.iter().any(|message| message.role == Role::System.as_str()) {
-        messages.insert(0, Message::new(Role::System.as_str(), system_prompt));
-    }
-    Ok(messages)
+    Ok(Turn::new(request.text.as_deref(), request.regenerate)?)
 }
 
 /// The chat state: the replies in progress, and the domains a reply uses. Cheap to clone.
@@ -140,7 +101,7 @@ fn prompt_messages(mut messages: Vec<Message>, system_prompt: &str) -> Result<Ve
 pub struct ChatState {
     streams: StreamRegistry<CancelToken>,
     models: ModelsState,
-    conversations: ConversationsState,
+    conversations: History,
     settings: SettingsState,
     documents: DocumentsState,
 }
@@ -152,7 +113,7 @@ impl ChatState {
     /// A chat over these domains.
     pub fn new(
         models: ModelsState,
-        conversations: ConversationsState,
+        conversations: History,
         settings: SettingsState,
         documents: DocumentsState,
     ) -> Self {
@@ -193,7 +154,7 @@ impl ChatState {
         result
     }
 
-    /// Steps 2 to 4, on the worker.
+    /// The turn itself, on the worker.
     fn reply(
         &self,
         engine: &Engine,
@@ -202,89 +163,38 @@ impl ChatState {
         cancel: &CancelToken,
         channel: &Channel<ChatStreamEvent>,
     ) -> Result<StoredMessage, Error> {
-        let id = request.conversation_id;
-        let user_message = match turn {
-            Turn::Send(text) => Some(self.conversations.append(id, NewMessage::new(Role::User, text))?),
-            Turn::Regenerate => {
-                let messages = self.conversations.messages(id)?;
-                if !messages.iter().any(|message| message.role == Role::User) {
-                    return Err(Error::InvalidRequest("there is no message to answer again".into()));
-                }
-                if let Some(last) = messages.last().filter(|message| message.role == Role::Assistant) {
-                    self.conversations.delete_from(id, last.id)?;
-                }
-                None
-            }
-        };
-        send(channel, ChatStreamEvent::Started { user_message }, Some(cancel));
-
         let settings = self.settings.current();
-        let messages = prompt_messages(self.conversations.chat_messages(id)?, &settings.system_prompt)?;
-        let chat_request = ChatRequest {
-            messages,
-            sampling: settings.sampling(),
-            max_tokens: settings.max_tokens as usize,
-            stop: Vec::new(),
-            ignore_eos: false,
-            context_limit: Some(settings.context_length as usize),
-        };
         let mut moved: Option<String> = None;
-        let mut forward = |event: ChatEvent| {
+        let mut forward = |event: TurnEvent| {
             let event = match event {
-                ChatEvent::Token { text } => ChatStreamEvent::Token { text },
-                ChatEvent::Sources { sources } => ChatStreamEvent::Sources { sources },
-                ChatEvent::ProviderChanged { from, to, reason } => {
+                TurnEvent::Started { user_message } => ChatStreamEvent::Started { user_message },
+                TurnEvent::Reply(ChatEvent::Token { text }) => ChatStreamEvent::Token { text },
+                TurnEvent::Reply(ChatEvent::Sources { sources }) => ChatStreamEvent::Sources { sources },
+                TurnEvent::Reply(ChatEvent::ProviderChanged { from, to, reason }) => {
                     moved = Some(reason.clone());
                     ChatStreamEvent::ProviderChanged { from, to, reason }
                 }
-                // `done` follows once the reply is stored.
-                ChatEvent::Done { .. } => return,
+                // The turn never passes it on: `done` follows once the reply is stored.
+                TurnEvent::Reply(ChatEvent::Done { .. }) => return,
             };
             send(channel, event, Some(cancel));
         };
-        let reply = if request.use_documents {
-            let options = DocumentOptions {
-                search: SearchOptions {
-                    k: settings.documents.top_k as usize,
-                    min_similarity: settings.documents.min_similarity,
-                    ..SearchOptions::default()
-                },
-            };
-            // The search happens first; the shared searcher stays locked for the reply (another
-            // search waits for it), which keeps its vectors from being loaded twice.
+        let id = request.conversation_id;
+        let history = &self.conversations;
+        let result = if request.use_documents {
+            // The shared searcher stays locked for the turn (another search waits for it), which
+            // keeps its vectors from being loaded twice.
             self.documents.with_index(|store, searcher| {
-                engine.chat_with_documents(
-                    &chat_request,
-                    DocumentIndex { store, searcher },
-                    &options,
-                    cancel,
-                    &mut forward,
-                )
+                let index = DocumentIndex { store, searcher };
+                run_turn(engine, history, id, turn, &settings, Some(index), cancel, &mut forward)
             })?
         } else {
-            engine.chat(&chat_request, cancel, &mut forward)
-        }
-        .map_err(Error::from_engine)?;
+            run_turn(engine, history, id, turn, &settings, None, cancel, &mut forward)
+        };
+        let (message, reply) = result?;
         if let Some(reason) = moved {
-            self.models.provider_moved(reply.provider.clone(), Some(reason));
+            self.models.provider_moved(reply.provider, Some(reason));
         }
-        if reply.finish_reason == FinishReason::Cancelled && reply.text.is_empty() {
-            return Err(Error::Cancelled);
-        }
-        let to_json = |value: serde_json::Result<serde_json::Value>| value.ok();
-        let message = self.conversations.append(
-            id,
-            NewMessage {
-                role: Role::Assistant,
-                content: reply.text.clone(),
-                stats: to_json(serde_json::to_value(&reply.stats)),
-                provider: to_json(serde_json::to_value(&reply.provider)),
-                sources: (!reply.sources.is_empty()).then(|| to_json(serde_json::to_value(&reply.sources))).flatten(),
-                finish_reason: serde_json::to_value(reply.finish_reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned)),
-            },
-        )?;
         send(channel, ChatStreamEvent::Done { message: message.clone() }, None);
         Ok(message)
     }
@@ -303,6 +213,7 @@ fn send(channel: &Channel<ChatStreamEvent>, event: ChatStreamEvent, cancel: Opti
 
 #[cfg(test)]
 mod tests {
+    use onyx_engine::conversations::Role;
     use serde_json::json;
 
     use super::*;
@@ -379,23 +290,9 @@ mod tests {
         for bad in [request(Some("  "), false), request(None, false), request(Some("hi"), true)] {
             assert!(matches!(check(&bad), Err(Error::InvalidRequest(_))), "{bad:?}");
         }
-        let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
-        assert!(matches!(check(&request(Some(&long), false)), Err(Error::InvalidRequest(_))));
         for id in ["", "a\nb"] {
             let bad = ChatSend { stream_id: id.into(), ..request(Some("hi"), false) };
             assert!(matches!(check(&bad), Err(Error::InvalidRequest(_))), "{id:?}");
         }
-    }
-
-    #[test]
-    fn the_system_prompt_goes_first_unless_the_conversation_has_one() {
-        let user = Message::new("user", "hi");
-        let with = prompt_messages(vec![user.clone()], "Be brief.").expect("a user message");
-        assert_eq!(with, vec![Message::new("system", "Be brief."), user.clone()]);
-        let own = vec![Message::new("system", "Pirate."), user.clone()];
-        assert_eq!(prompt_messages(own.clone(), "Be brief.").ok(), Some(own));
-        assert_eq!(prompt_messages(vec![user.clone()], "  ").ok(), Some(vec![user.clone()]));
-        let answered = vec![user, Message::new("assistant", "hello")];
-        assert!(matches!(prompt_messages(answered, ""), Err(Error::InvalidRequest(_))));
     }
 }
