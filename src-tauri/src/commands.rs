@@ -15,11 +15,11 @@ use crate::doctor::DoctorStateHandle;
 use crate::documents::{DocumentsHandle, DocumentsStatus, Preview};
 use crate::error::Error;
 use crate::models::ModelsHandle;
-use crate::models::catalog::ModelEntry;
 use crate::models::import::{ImportEvent, ImportHandle};
 use crate::notices::Notices;
 use crate::settings::SettingsHandle;
 use crate::status::AppStatus;
+use onyx_engine::catalog::ModelEntry;
 
 // --- App and providers ---
 

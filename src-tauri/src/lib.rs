@@ -35,12 +35,12 @@ use crate::chat::ChatState;
 use crate::doctor::DoctorState;
 use crate::documents::DocumentsState;
 use crate::error::Error;
-use crate::models::catalog::Catalog;
 use crate::models::import::ImportState;
 use crate::models::{ModelsState, Reload};
 use crate::notices::Notices;
 use crate::paths::AppPaths;
 use crate::settings::{SettingsState, runtime_config};
+use onyx_engine::catalog::Catalog;
 
 /// Builds and runs the app until its last window closes.
 ///

@@ -1,6 +1,7 @@
 //! `onyx convert` and `onyx inspect`: the model builder from a terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use onyx_convert::chat::Progress;
@@ -11,56 +12,53 @@ use onyx_convert::hf::RawConfig;
 use onyx_convert::manifest::{ModelKind, QuantScheme, Target};
 use onyx_convert::safetensors::SafeTensors;
 
-/// A one-line progress bar on a terminal; plain step lines with the percentage done otherwise
-/// (logs, CI), where a redrawn line would be noise.
-struct ProgressBar {
-    terminal: bool,
-    step: &'static str,
+/// A progress bar on a terminal (indicatif's, redrawn in place); plain step lines with the
+/// percentage done otherwise (logs, CI), where a redrawn line would be noise.
+struct ConvertProgress {
+    bar: Option<indicatif::ProgressBar>,
     /// The share done so far, `0..=1`.
     done: f32,
-    /// The whole percent last drawn: the converter reports up to a thousand times, and redrawing
-    /// only when the shown number changes keeps the terminal quiet.
-    drawn: Option<u32>,
 }
 
-impl ProgressBar {
+/// The bar counts in thousandths: the converter reports at most a thousand rises.
+const BAR_STEPS: u64 = 1000;
+
+impl ConvertProgress {
     fn new(terminal: bool) -> Self {
-        ProgressBar { terminal, step: "", done: 0.0, drawn: None }
+        let bar = terminal.then(|| {
+            let bar =
+                indicatif::ProgressBar::with_draw_target(Some(BAR_STEPS), indicatif::ProgressDrawTarget::stderr());
+            let style = indicatif::ProgressStyle::with_template("  [{bar:30}] {percent:>3}% {msg:<16} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("#>-");
+            bar.set_style(style);
+            bar
+        });
+        ConvertProgress { bar, done: 0.0 }
     }
 
-    fn update(&mut self, progress: Progress) {
-        let mut err = std::io::stderr();
+    /// Shows a report; the conversion always goes on.
+    fn update(&mut self, progress: Progress) -> ControlFlow<()> {
         match progress {
-            Progress::Step(step) => {
-                self.step = step;
-                if self.terminal {
-                    self.draw(&mut err);
-                } else {
-                    let _ = writeln!(err, "  {:>3}% {step}...", percent(self.done));
-                }
-            }
+            Progress::Step(step) => match &self.bar {
+                Some(bar) => bar.set_message(step),
+                None => eprintln!("  {:>3}% {step}...", percent(self.done)),
+            },
             Progress::Fraction(done) => {
                 self.done = done.clamp(0.0, 1.0);
-                if self.terminal && self.drawn != Some(percent(self.done)) {
-                    self.draw(&mut err);
-                }
-                if self.done >= 1.0 {
-                    if self.terminal {
-                        let _ = writeln!(err);
-                    } else {
-                        let _ = writeln!(err, "  100% done");
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_position((self.done * BAR_STEPS as f32) as u64);
+                        if self.done >= 1.0 {
+                            bar.finish();
+                        }
                     }
+                    None if self.done >= 1.0 => eprintln!("  100% done"),
+                    None => {}
                 }
             }
         }
-    }
-
-    fn draw(&mut self, err: &mut std::io::Stderr) {
-        let width = 30;
-        let filled = ((self.done * width as f32) as usize).min(width);
-        let shown = percent(self.done);
-        self.drawn = Some(shown);
-        let _ = write!(err, "\r  [{}{}] {shown:>3}% {:<16}", "#".repeat(filled), "-".repeat(width - filled), self.step);
+        ControlFlow::Continue(())
     }
 }
 
@@ -75,7 +73,7 @@ pub fn run_convert(input: &Path, out: &Path, targets: &[Target], quant: Option<Q
     let started = std::time::Instant::now();
     let source = SourceKind::detect(input)?;
     let options = ConvertOptions::new(targets, quant)?;
-    let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
+    let mut bar = ConvertProgress::new(std::io::stderr().is_terminal());
     let manifest = convert(&source, out, &options, &mut |p: Progress| bar.update(p))?;
     let what = match (manifest.kind, &manifest.embedding, manifest.architecture.layers) {
         (ModelKind::Embedding, Some(embedding), _) => format!("embedding model ({} dims)", embedding.dim),

@@ -209,7 +209,7 @@ fn tiny_npu_package(dir: &Path) -> PathBuf {
         cpu: Some(CpuOptions::int4()),
         npu: Some(NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Fp32 }),
     };
-    convert_gguf_chat(&gguf, &out, &options, &mut |_| {}).expect("convert");
+    convert_gguf_chat(&gguf, &out, &options, &mut onyx_convert::progress::no_progress).expect("convert");
     out
 }
 

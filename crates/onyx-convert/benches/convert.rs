@@ -45,7 +45,13 @@ fn convert(c: &mut Criterion) {
     let out = tempfile::tempdir().expect("tempdir");
     group.bench_function("whole package (cpu + npu, written to disk)", |b| {
         b.iter(|| {
-            convert_gguf_chat(&path, &out.path().join("pkg"), &ChatOptions::default(), &mut |_| {}).expect("convert")
+            convert_gguf_chat(
+                &path,
+                &out.path().join("pkg"),
+                &ChatOptions::default(),
+                &mut onyx_convert::progress::no_progress,
+            )
+            .expect("convert")
         })
     });
     group.finish();

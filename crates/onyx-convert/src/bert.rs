@@ -30,6 +30,7 @@
 //! which ONNX Runtime memory-maps: loading then copies no weights, and embedding rows that no
 //! text uses are never read into memory.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 mod calibration;
@@ -832,7 +833,7 @@ pub fn convert_embedding(
     targets: &[Target],
     precision: QuantScheme,
 ) -> Result<PackageSummary, ConvertError> {
-    convert_embedding_with_progress(src_dir, out_dir, targets, precision, &mut |_| {})
+    convert_embedding_with_progress(src_dir, out_dir, targets, precision, &mut crate::progress::no_progress)
 }
 
 /// [`convert_embedding`], telling `progress` each step (`reading`, `embedding graphs`) as it
@@ -842,12 +843,12 @@ pub fn convert_embedding_with_progress(
     out_dir: &Path,
     targets: &[Target],
     precision: QuantScheme,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<PackageSummary, ConvertError> {
     // Reading checks every tensor's header and prepares the tokenizer, quick next to building,
     // writing and hashing (timed on all-MiniLM-L6-v2).
     let mut tracker = Tracker::new(progress, &[("reading", 5.0), ("embedding graphs", 95.0)]);
-    tracker.step("reading");
+    tracker.step("reading")?;
     let mut unique_targets: Vec<Target> = Vec::new();
     for &target in targets {
         if !unique_targets.contains(&target) {
@@ -862,17 +863,17 @@ pub fn convert_embedding_with_progress(
     let tokenizer = prepared_tokenizer(src_dir, source.context_length())?;
 
     let partial = PartialPackage::create(out_dir)?;
-    tracker.step("embedding graphs");
+    tracker.step("embedding graphs")?;
     // Each target's graph gets an equal slice, 60% building and 40% writing; hashing the source
     // closes the step (timed on all-MiniLM-L6-v2, as the shares above).
     let slice = HASHING_STARTS / unique_targets.len() as f32;
     let mut variants = Vec::new();
     for (index, &target) in unique_targets.iter().enumerate() {
         let start = slice * index as f32;
-        tracker.part(start, start + slice * 0.6);
+        tracker.part(start, start + slice * 0.6)?;
         let file = format!("model.{target}.onnx");
         let mut model = source.build(target, precision)?;
-        tracker.part(start + slice * 0.6, start + slice);
+        tracker.part(start + slice * 0.6, start + slice)?;
         let data_file = format!("model.{target}.data");
         let data = onnx::externalize(&mut [&mut model], &data_file, EXTERNAL_THRESHOLD);
         partial.write_reporting(&data_file, &data, &mut |done| tracker.advance(done))?;
@@ -902,7 +903,7 @@ pub fn convert_embedding_with_progress(
         }
     }
 
-    tracker.part(HASHING_STARTS, 1.0);
+    tracker.part(HASHING_STARTS, 1.0)?;
     let config = &source.config;
     let name = src_dir.file_name().map_or_else(|| "embedding model".to_owned(), |n| n.to_string_lossy().into_owned());
     let manifest = Manifest {
@@ -960,7 +961,10 @@ fn prepared_tokenizer(src_dir: &Path, context_length: usize) -> Result<Vec<u8>, 
 }
 
 /// The source record, hashing every file; `progress` hears the share of the files hashed.
-fn source_info(weights: &SafeTensors, progress: &mut dyn FnMut(f32)) -> Result<Source, ConvertError> {
+fn source_info(
+    weights: &SafeTensors,
+    progress: &mut dyn FnMut(f32) -> Result<(), ConvertError>,
+) -> Result<Source, ConvertError> {
     let name = |path: &Path| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let source = weights.source();
     let sharded = !weights.files().any(|f| f == source);

@@ -12,6 +12,7 @@
 //! <out>/model.npu.data          the npu graphs' weights, stored once and shared by both
 //! ```
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::ConvertError;
@@ -107,10 +108,10 @@ pub fn convert_gguf_chat(
     gguf_path: &Path,
     out_dir: &Path,
     options: &ChatOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Manifest, ConvertError> {
     let mut tracker = Tracker::new(progress, &chat_plan(options));
-    tracker.step("reading");
+    tracker.step("reading")?;
     let gguf = GgufFile::open(gguf_path)?;
     let config = config_from_gguf(&gguf)?;
     let weights = GgufWeights::new(&gguf, &config);
@@ -128,10 +129,10 @@ pub fn convert_hf_chat(
     dir: &Path,
     out_dir: &Path,
     options: &ChatOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Manifest, ConvertError> {
     let mut tracker = Tracker::new(progress, &chat_plan(options));
-    tracker.step("reading");
+    tracker.step("reading")?;
     let config = config_from_hf(dir)?;
     let weights = SafetensorsWeights::open(dir)?;
     let source_file = weights.source().to_path_buf();
@@ -189,17 +190,17 @@ fn write_chat_package(
 ) -> Result<Manifest, ConvertError> {
     let package = PartialPackage::create(out_dir)?;
 
-    tracker.step("tokenizer");
+    tracker.step("tokenizer")?;
     let tokenizer = write_tokenizer(package.dir())?;
 
     let (past, present) = layer_names();
     let values = llama_weight_values(config);
     let mut variants = Vec::new();
     if let Some(cpu) = options.cpu {
-        tracker.step("cpu graph");
-        tracker.part(0.0, CPU_BUILD);
+        tracker.step("cpu graph")?;
+        tracker.part(0.0, CPU_BUILD)?;
         let mut model = llama::build_cpu(config, &ReportingWeights::new(weights, tracker, values), cpu)?;
-        tracker.part(CPU_BUILD, 1.0);
+        tracker.part(CPU_BUILD, 1.0)?;
         // Weights beside the graph, memory-mapped by ONNX Runtime: a graph holding them would be
         // parsed into a second copy while the session loads (80 MB more peak memory for the
         // default model), and embedding rows no prompt uses would all be read in.
@@ -222,12 +223,12 @@ fn write_chat_package(
         package.write_json("genai_config.json", &genai_config(config, &tokenizer))?;
     }
     if let Some(npu) = options.npu {
-        tracker.step("npu graphs");
-        tracker.part(0.0, NPU_PREFILL_BUILT);
+        tracker.step("npu graphs")?;
+        tracker.part(0.0, NPU_PREFILL_BUILT)?;
         let mut prefill = llama::build_npu(config, &ReportingWeights::new(weights, tracker, values), npu, npu.chunk)?;
-        tracker.part(NPU_PREFILL_BUILT, NPU_DECODE_BUILT);
+        tracker.part(NPU_PREFILL_BUILT, NPU_DECODE_BUILT)?;
         let mut decode = llama::build_npu(config, &ReportingWeights::new(weights, tracker, values), npu, 1)?;
-        tracker.part(NPU_DECODE_BUILT, 1.0);
+        tracker.part(NPU_DECODE_BUILT, 1.0)?;
         let data = onnx::externalize(&mut [&mut prefill, &mut decode], "model.npu.data", 1024);
         package.write_reporting("model.npu.data", &data, &mut |done| tracker.advance(done))?;
         package.write("model.npu.prefill.onnx", &prefill.encode())?;

@@ -1,6 +1,7 @@
 //! Converting whatever [`SourceKind`] recognised into a package: the one entry point that
 //! `onyx convert` and the app's import share, so both build the same variants from the same flags.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::ConvertError;
@@ -46,7 +47,7 @@ pub fn convert(
     source: &SourceKind,
     out: &Path,
     options: &ConvertOptions,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Manifest, ConvertError> {
     match source {
         SourceKind::Gguf(path) => convert_gguf_chat(path, out, &options.chat, progress),

@@ -30,6 +30,9 @@ pub enum ConvertError {
         /// What is unsupported, e.g. "architecture 'mamba'".
         what: String,
     },
+    /// The caller's progress callback asked to stop; nothing was left behind.
+    #[error("cancelled")]
+    Cancelled,
     /// Writing the package failed.
     #[error("cannot write {path}: {source}")]
     Write {

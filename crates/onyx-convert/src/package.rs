@@ -12,12 +12,15 @@ use crate::manifest::MANIFEST_FILE;
 
 /// Lowercase hex SHA-256 of a file, streamed (model files are large).
 pub fn sha256_file(path: &Path) -> Result<String, ConvertError> {
-    sha256_file_reporting(path, &mut |_| {})
+    sha256_file_reporting(path, &mut |_| Ok(()))
 }
 
 /// [`sha256_file`], calling `progress` with the share of the file hashed so far (`0..=1`): a
 /// source of several gigabytes takes seconds to hash.
-pub fn sha256_file_reporting(path: &Path, progress: &mut dyn FnMut(f32)) -> Result<String, ConvertError> {
+pub fn sha256_file_reporting(
+    path: &Path,
+    progress: &mut dyn FnMut(f32) -> Result<(), ConvertError>,
+) -> Result<String, ConvertError> {
     let io_error = |source| ConvertError::Io { path: path.to_path_buf(), source };
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     // Only for the share: a file whose length cannot be read is hashed all the same.
@@ -32,7 +35,7 @@ pub fn sha256_file_reporting(path: &Path, progress: &mut dyn FnMut(f32)) -> Resu
         }
         hasher.update(&buffer[..n]);
         done += n as u64;
-        progress(done as f32 / total as f32);
+        progress(done as f32 / total as f32)?;
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -86,7 +89,12 @@ impl PartialPackage {
 
     /// [`PartialPackage::write`] in 8 MiB pieces, calling `progress` with the share written so
     /// far (`0..=1`): a weight file of gigabytes takes seconds to write.
-    pub fn write_reporting(&self, name: &str, bytes: &[u8], progress: &mut dyn FnMut(f32)) -> Result<(), ConvertError> {
+    pub fn write_reporting(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        progress: &mut dyn FnMut(f32) -> Result<(), ConvertError>,
+    ) -> Result<(), ConvertError> {
         const PIECE: usize = 8 << 20;
         let path = self.temp.join(name);
         if let Some(parent) = path.parent() {
@@ -100,7 +108,7 @@ impl PartialPackage {
         for piece in bytes.chunks(PIECE) {
             file.write_all(piece).map_err(write_error)?;
             done += piece.len();
-            progress(done as f32 / total as f32);
+            progress(done as f32 / total as f32)?;
         }
         Ok(())
     }

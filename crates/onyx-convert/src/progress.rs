@@ -5,8 +5,14 @@
 //! much work each holds: every step gets a share of the whole (sized from measured conversion
 //! times), and the work inside a step (weight values read and quantized, bytes hashed or
 //! written) moves the fraction through that share. Callers just show the numbers.
+//!
+//! The callback also decides whether the conversion goes on: returning
+//! [`ControlFlow::Break`] stops it at that report with [`ConvertError::Cancelled`], and the
+//! package being written is removed like after any other error. Reports come often (tensor by
+//! tensor, and every 8 MiB hashed or written), so a cancel takes effect within moments.
 
 use std::cell::{Cell, RefCell};
+use std::ops::ControlFlow;
 
 use crate::ConvertError;
 use crate::llama::{LlamaConfig, Weights};
@@ -22,6 +28,11 @@ pub enum Progress {
     Fraction(f32),
 }
 
+/// A progress callback that only lets the conversion run, for callers that show nothing.
+pub fn no_progress(_: Progress) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
 /// The smallest rise worth a report: at most a thousand reports per conversion, however many
 /// tensors or bytes it has, so a caller forwarding each one (to a window, a terminal) keeps up.
 const MIN_RISE: f32 = 0.001;
@@ -31,7 +42,7 @@ const BEFORE_DONE: f32 = 0.999;
 
 /// Turns the steps of one conversion, and the work done inside each, into [`Progress`] reports.
 pub(crate) struct Tracker<'a> {
-    report: &'a mut dyn FnMut(Progress),
+    report: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
     /// Every step the conversion will run, in order, with its relative share.
     plan: Vec<(&'static str, f32)>,
     /// Where the current step starts in the whole, and how much of it the step covers.
@@ -46,13 +57,21 @@ pub(crate) struct Tracker<'a> {
 impl<'a> Tracker<'a> {
     /// A tracker for a conversion running `plan`'s steps in order; shares need not add up to
     /// anything, they are scaled to the whole.
-    pub(crate) fn new(report: &'a mut dyn FnMut(Progress), plan: &[(&'static str, f32)]) -> Self {
+    pub(crate) fn new(report: &'a mut dyn FnMut(Progress) -> ControlFlow<()>, plan: &[(&'static str, f32)]) -> Self {
         Tracker { report, plan: plan.to_vec(), start: 0.0, size: 0.0, part: (0.0, 1.0), reported: -1.0 }
+    }
+
+    /// Sends one report; the caller asked to stop when it answers `Break`.
+    fn send(&mut self, progress: Progress) -> Result<(), ConvertError> {
+        match (self.report)(progress) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err(ConvertError::Cancelled),
+        }
     }
 
     /// Starts the step `name`, which must be in the plan (one that is not gets no share, so the
     /// fraction simply holds while it runs).
-    pub(crate) fn step(&mut self, name: &'static str) {
+    pub(crate) fn step(&mut self, name: &'static str) -> Result<(), ConvertError> {
         let total = self.plan.iter().fold(0.0, |sum, (_, share)| sum + share);
         let total = if total > 0.0 { total } else { 1.0 };
         match self.plan.iter().position(|(step, _)| *step == name) {
@@ -68,38 +87,40 @@ impl<'a> Tracker<'a> {
             }
         }
         self.part = (0.0, 1.0);
-        (self.report)(Progress::Step(name));
-        self.emit(self.start);
+        self.send(Progress::Step(name))?;
+        self.emit(self.start)
     }
 
     /// Makes the following [`Tracker::advance`] calls cover `from..=to` of the current step (both
     /// within `0..=1`), for a step made of unequal parts such as building then writing.
-    pub(crate) fn part(&mut self, from: f32, to: f32) {
+    pub(crate) fn part(&mut self, from: f32, to: f32) -> Result<(), ConvertError> {
         self.part = (from.clamp(0.0, 1.0), to.clamp(0.0, 1.0).max(from));
-        self.advance(0.0);
+        self.advance(0.0)
     }
 
     /// `done` (`0..=1`) of the current part is done.
-    pub(crate) fn advance(&mut self, done: f32) {
+    pub(crate) fn advance(&mut self, done: f32) -> Result<(), ConvertError> {
         let (from, to) = self.part;
         let within = from + (to - from) * done.clamp(0.0, 1.0);
-        self.emit(self.start + self.size * within);
+        self.emit(self.start + self.size * within)
     }
 
-    /// The conversion is complete: reports exactly `1.0`.
+    /// The conversion is complete: reports exactly `1.0`. The package is in place by then, so a
+    /// request to stop is too late to matter and is not an error.
     pub(crate) fn finish(&mut self) {
         self.reported = 1.0;
-        (self.report)(Progress::Fraction(1.0));
+        let _ = (self.report)(Progress::Fraction(1.0));
     }
 
-    fn emit(&mut self, fraction: f32) {
+    fn emit(&mut self, fraction: f32) -> Result<(), ConvertError> {
         // Written so that -0.0 (and NaN, were a share ever broken) report as a plain 0.
         let fraction = if fraction > 0.0 { fraction.min(BEFORE_DONE) } else { 0.0 };
         // The first report goes out whatever it is, so every conversion starts from a number.
         if self.reported < 0.0 || fraction >= self.reported + MIN_RISE {
             self.reported = fraction;
-            (self.report)(Progress::Fraction(fraction));
+            self.send(Progress::Fraction(fraction))?;
         }
+        Ok(())
     }
 }
 
@@ -125,7 +146,7 @@ impl Weights for ReportingWeights<'_, '_, '_> {
     fn get(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), ConvertError> {
         // Reported before the read: the values counted so far are the ones already converted,
         // so the fraction never runs ahead of the work.
-        self.tracker.borrow_mut().advance(self.read.get() as f32 / self.total as f32);
+        self.tracker.borrow_mut().advance(self.read.get() as f32 / self.total as f32)?;
         let (shape, values) = self.inner.get(name)?;
         self.read.set(self.read.get() + values.len());
         Ok((shape, values))
@@ -167,15 +188,18 @@ mod tests {
     #[test]
     fn steps_take_their_share_and_only_the_end_reads_one() {
         let mut events = Vec::new();
-        let mut report = |event| events.push(event);
+        let mut report = |event| {
+            events.push(event);
+            ControlFlow::Continue(())
+        };
         let mut tracker = Tracker::new(&mut report, &[("a", 1.0), ("b", 3.0)]);
-        tracker.step("a");
-        tracker.advance(0.5);
-        tracker.step("b");
-        tracker.part(0.0, 0.5);
-        tracker.advance(1.0);
-        tracker.part(0.5, 1.0);
-        tracker.advance(1.0);
+        tracker.step("a").expect("runs");
+        tracker.advance(0.5).expect("runs");
+        tracker.step("b").expect("runs");
+        tracker.part(0.0, 0.5).expect("runs");
+        tracker.advance(1.0).expect("runs");
+        tracker.part(0.5, 1.0).expect("runs");
+        tracker.advance(1.0).expect("runs");
         tracker.finish();
         assert_eq!(
             events,
@@ -195,19 +219,34 @@ mod tests {
     #[test]
     fn the_fraction_never_goes_back_and_tiny_rises_are_not_reported() {
         let mut events = Vec::new();
-        let mut report = |event| events.push(event);
+        let mut report = |event| {
+            events.push(event);
+            ControlFlow::Continue(())
+        };
         let mut tracker = Tracker::new(&mut report, &[("a", 1.0), ("b", 1.0)]);
-        tracker.step("b");
-        tracker.advance(0.5);
+        tracker.step("b").expect("runs");
+        tracker.advance(0.5).expect("runs");
         // A step out of order, or one missing from the plan, holds the fraction where it is.
-        tracker.step("a");
-        tracker.advance(1.0);
-        tracker.step("unplanned");
+        tracker.step("a").expect("runs");
+        tracker.advance(1.0).expect("runs");
+        tracker.step("unplanned").expect("runs");
         for i in 0..=1000 {
-            tracker.advance(i as f32 / 100_000.0);
+            tracker.advance(i as f32 / 100_000.0).expect("runs");
         }
         tracker.finish();
         let fractions = fractions(&events);
         assert_eq!(fractions, [0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn a_break_stops_at_that_report() {
+        let mut seen = 0;
+        let mut report = |_| {
+            seen += 1;
+            if seen == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        };
+        let mut tracker = Tracker::new(&mut report, &[("a", 1.0)]);
+        tracker.step("a").expect("reports 1 and 2 go through");
+        assert!(matches!(tracker.advance(0.5), Err(ConvertError::Cancelled)));
     }
 }

@@ -515,7 +515,8 @@ fn the_conversion_reports_a_rising_fraction_that_ends_at_exactly_one() {
     let (src, out) = setup(dir.path());
     let mut events = Vec::new();
     bert::convert_embedding_with_progress(&src, &out, &[Target::Cpu, Target::Npu], QuantScheme::Fp32, &mut |event| {
-        events.push(event)
+        events.push(event);
+        std::ops::ControlFlow::Continue(())
     })
     .expect("convert");
 

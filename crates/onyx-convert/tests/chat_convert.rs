@@ -39,7 +39,9 @@ fn convert_tiny_gguf(
     let dir = tempfile::tempdir().expect("tempdir");
     let gguf = dir.path().join("tiny.gguf");
     tiny::write_gguf(&config, &weights, &gguf, arch).expect("write gguf");
-    let result = convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |_| {}).map(|_| ());
+    let result =
+        convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut onyx_convert::progress::no_progress)
+            .map(|_| ());
     (dir, result)
 }
 
@@ -127,7 +129,9 @@ fn truncated_and_foreign_files_are_rejected_cleanly() {
         let path = dir.path().join(name);
         std::fs::write(&path, contents).expect("write");
         let out = dir.path().join(format!("{name}.out"));
-        let message = convert_gguf_chat(&path, &out, &small_options(), &mut |_| {}).expect_err(name).to_string();
+        let message = convert_gguf_chat(&path, &out, &small_options(), &mut onyx_convert::progress::no_progress)
+            .expect_err(name)
+            .to_string();
         assert!(message.contains(name), "{name}: {message}");
         assert!(!out.exists(), "{name}: a package was left behind");
     }
@@ -141,9 +145,10 @@ fn a_hugging_face_folder_without_a_tokenizer_is_named() {
     let hf = dir.path().join("hf");
     tiny::write_hf_folder(&config, &weights, &hf).expect("write");
     std::fs::remove_file(hf.join("tokenizer.json")).expect("remove");
-    let message = convert_hf_chat(&hf, &dir.path().join("out"), &small_options(), &mut |_| {})
-        .expect_err("no tokenizer")
-        .to_string();
+    let message =
+        convert_hf_chat(&hf, &dir.path().join("out"), &small_options(), &mut onyx_convert::progress::no_progress)
+            .expect_err("no tokenizer")
+            .to_string();
     assert!(message.contains("tokenizer.json is missing"), "{message}");
     assert!(message.contains("hf"), "{message}");
     assert_only(dir.path(), &["hf"]);
@@ -157,7 +162,7 @@ fn a_failed_conversion_keeps_the_previous_package() {
     let before = std::fs::read(out.join("onyx-model.json")).expect("manifest");
     let broken = dir.path().join("broken.gguf");
     std::fs::write(&broken, b"GGUF\x03\x00\x00\x00").expect("write");
-    convert_gguf_chat(&broken, &out, &small_options(), &mut |_| {}).expect_err("broken");
+    convert_gguf_chat(&broken, &out, &small_options(), &mut onyx_convert::progress::no_progress).expect_err("broken");
     assert_eq!(std::fs::read(out.join("onyx-model.json")).expect("manifest"), before);
     assert_only(dir.path(), &["broken.gguf", "out", "tiny.gguf"]);
 }
@@ -197,8 +202,11 @@ fn a_gguf_conversion_reports_a_fraction_that_rises_tensor_by_tensor_to_exactly_o
     let gguf = dir.path().join("tiny.gguf");
     tiny::write_gguf(&config, &tiny::tiny_weights(&config, 3), &gguf, "llama").expect("write gguf");
     let mut events = Vec::new();
-    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| events.push(event))
-        .expect("convert");
+    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| {
+        events.push(event);
+        std::ops::ControlFlow::Continue(())
+    })
+    .expect("convert");
 
     // The tiny files are hashed and written in one piece each, so writing a weight file is one
     // step of up to a sixth of its graph step's share; every other step is one tensor.
@@ -224,7 +232,11 @@ fn a_hugging_face_conversion_of_one_variant_reports_progress_too() {
     tiny::write_hf_folder(&config, &weights, &hf).expect("write");
     let cpu_only = ChatOptions { cpu: Some(CpuOptions::exact()), npu: None };
     let mut events = Vec::new();
-    convert_hf_chat(&hf, &dir.path().join("out"), &cpu_only, &mut |event| events.push(event)).expect("convert");
+    convert_hf_chat(&hf, &dir.path().join("out"), &cpu_only, &mut |event| {
+        events.push(event);
+        std::ops::ControlFlow::Continue(())
+    })
+    .expect("convert");
 
     // Without the npu variant, the cpu graph takes all of the graph share, so writing its weight
     // file in one piece is a larger step.
@@ -242,8 +254,41 @@ fn a_failed_conversion_never_reports_one() {
     result.expect_err("missing tensor");
     let gguf = dir.path().join("tiny.gguf");
     let mut events = Vec::new();
-    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| events.push(event))
-        .expect_err("missing tensor");
+    convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| {
+        events.push(event);
+        std::ops::ControlFlow::Continue(())
+    })
+    .expect_err("missing tensor");
     assert!(!events.contains(&Progress::Fraction(1.0)), "{events:?}");
     assert!(events.contains(&Progress::Step("cpu graph")), "it failed while building: {events:?}");
+}
+
+#[test]
+fn a_progress_callback_that_breaks_cancels_and_leaves_nothing_behind() {
+    let config = tiny::tiny_config(false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gguf = dir.path().join("tiny.gguf");
+    tiny::write_gguf(&config, &tiny::tiny_weights(&config, 3), &gguf, "llama").expect("write gguf");
+    let mut in_cpu_graph = 0;
+    let mut after_break = 0;
+    let mut step = "";
+    let result = convert_gguf_chat(&gguf, &dir.path().join("out"), &small_options(), &mut |event| {
+        if in_cpu_graph >= 3 {
+            after_break += 1;
+        }
+        if let Progress::Step(name) = event {
+            step = name;
+        }
+        if step == "cpu graph" {
+            in_cpu_graph += 1;
+            // A few tensors into the graph, well inside the step.
+            if in_cpu_graph >= 3 {
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    assert!(matches!(result, Err(ConvertError::Cancelled)), "{result:?}");
+    assert_eq!(after_break, 0, "no report after the one that stopped it");
+    assert_only(dir.path(), &["tiny.gguf"]);
 }

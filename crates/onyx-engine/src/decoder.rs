@@ -544,7 +544,7 @@ mod tests {
         tiny::write_gguf(&config, &weights, &gguf, "llama").expect("write gguf");
         let package = dir.path().join("tiny");
         let options = ChatOptions { cpu: Some(CpuOptions::exact()), npu: None };
-        convert_gguf_chat(&gguf, &package, &options, &mut |_| {}).expect("convert");
+        convert_gguf_chat(&gguf, &package, &options, &mut onyx_convert::progress::no_progress).expect("convert");
         let model = package.join("model.cpu.onnx");
         let load = || DynamicDecoder::load(runtime, &model, &ProviderChoice::Cpu, false, 1024, true).expect("load");
         let slots = |decoder: &DynamicDecoder| decoder.shared.as_ref().map(|s| s.slots);

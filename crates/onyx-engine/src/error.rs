@@ -72,6 +72,7 @@ impl From<onyx_convert::ConvertError> for EngineError {
             ConvertError::Malformed { path, problem } => EngineError::package(path, problem),
             ConvertError::Unsupported { path, what } => EngineError::package(path, format!("unsupported: {what}")),
             ConvertError::Write { path, source } => EngineError::package(path, format!("cannot write: {source}")),
+            ConvertError::Cancelled => EngineError::Cancelled,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! [`CancelToken`] that stops it within one decode step.
 
 mod cancel;
+pub mod catalog;
 pub mod chat;
 pub mod conversations;
 mod decoder;
@@ -19,6 +20,7 @@ pub mod embed;
 mod engine;
 mod error;
 pub mod history;
+pub mod import;
 pub mod reply;
 pub mod sampling;
 pub mod settings;

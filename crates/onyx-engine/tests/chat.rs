@@ -83,7 +83,8 @@ fn golden_cases() -> Vec<GoldenCase> {
 
 fn convert_default(dir: &Path, options: ChatOptions) -> PathBuf {
     let out = dir.join("smollm2");
-    convert_gguf_chat(&default_gguf(), &out, &options, &mut |_| {}).expect("convert the default model");
+    convert_gguf_chat(&default_gguf(), &out, &options, &mut onyx_convert::progress::no_progress)
+        .expect("convert the default model");
     out
 }
 
@@ -240,8 +241,13 @@ fn tiny_package(dir: &Path) -> PathBuf {
     let gguf = dir.join("tiny.gguf");
     tiny::write_gguf(&config, &weights, &gguf, "llama").expect("gguf");
     let out = dir.join("tiny");
-    convert_gguf_chat(&gguf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None }, &mut |_| {})
-        .expect("convert");
+    convert_gguf_chat(
+        &gguf,
+        &out,
+        &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None },
+        &mut onyx_convert::progress::no_progress,
+    )
+    .expect("convert");
     out
 }
 

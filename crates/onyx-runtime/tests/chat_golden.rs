@@ -65,7 +65,8 @@ fn golden_cases() -> Vec<Case> {
 fn convert(options: ChatOptions) -> (tempfile::TempDir, PathBuf, Manifest) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("smollm2");
-    let manifest = convert_gguf_chat(&default_gguf(), &out, &options, &mut |_| {}).expect("convert the default model");
+    let manifest = convert_gguf_chat(&default_gguf(), &out, &options, &mut onyx_convert::progress::no_progress)
+        .expect("convert the default model");
     (dir, out, manifest)
 }
 

@@ -239,9 +239,13 @@ fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_refere
     tiny::write_hf_folder(&config, &weights, &hf).expect("write HF folder");
     let out = dir.path().join("package");
     let npu = llama::NpuOptions { context: 32, chunk: 4, quant: QuantScheme::Fp32 };
-    let manifest =
-        convert_hf_chat(&hf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: Some(npu) }, &mut |_| {})
-            .expect("convert");
+    let manifest = convert_hf_chat(
+        &hf,
+        &out,
+        &ChatOptions { cpu: Some(CpuOptions::exact()), npu: Some(npu) },
+        &mut onyx_convert::progress::no_progress,
+    )
+    .expect("convert");
     assert_eq!(manifest.variants.len(), 2);
     assert_eq!(manifest.chat.as_ref().map(|c| c.special_tokens.eos.clone()), Some(vec![2]));
     for file in ["tokenizer.json", "tokenizer_config.json", "onyx-model.json", "model.cpu.onnx", "model.npu.data"] {
@@ -269,8 +273,13 @@ fn a_gguf_with_permuted_qk_rows_converts_back_to_the_reference_model() {
         let gguf = dir.path().join("tiny.gguf");
         tiny::write_gguf(&config, &weights, &gguf, arch).expect("write gguf");
         let out = dir.path().join("package");
-        convert_gguf_chat(&gguf, &out, &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None }, &mut |_| {})
-            .expect("convert");
+        convert_gguf_chat(
+            &gguf,
+            &out,
+            &ChatOptions { cpu: Some(CpuOptions::exact()), npu: None },
+            &mut onyx_convert::progress::no_progress,
+        )
+        .expect("convert");
         let tokens: Vec<u32> = vec![7, 70, 3, 33];
         let reference = tiny::reference_logits(&config, &weights, &tokens).expect("reference");
         let mut cpu =

@@ -9,7 +9,6 @@
 //! it; with nothing loaded it is "failed", and chat answers `model_load_failed` until the user
 //! picks another model or provider.
 
-pub mod catalog;
 pub mod import;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +25,8 @@ use crate::error::{Error, ErrorBody};
 use crate::events;
 use crate::notices::Notices;
 use crate::settings::{SettingsState, runtime_config};
-use catalog::Catalog;
 use onyx_convert::manifest::ModelKind;
+use onyx_engine::catalog::Catalog;
 
 /// Where a model is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]

@@ -1,10 +1,11 @@
-//! Where models are found: the folders searched, what each model folder holds, and turning a
-//! settings name (`smollm2-135m-instruct`) into a folder.
+//! Where models are found: the folders searched, the models in them (what each holds, as
+//! [`ModelFolder`] reads it), and turning a settings name (`smollm2-135m-instruct`) into a
+//! folder. The app lists its models from here; the CLI resolves `-m NAME` here too.
 //!
 //! Folders, in lookup order (the first holding a name wins):
-//! 1. `ONYX_MODELS`, when set (as for the CLI);
-//! 2. the repository's `models/` when the app runs from a checkout (dev, CI);
-//! 3. the bundle's `models/` resource folder, when the installer ships models;
+//! 1. `ONYX_MODELS`, when set;
+//! 2. the repository's `models/` when Onyx runs from a checkout (dev, CI);
+//! 3. the app bundle's `models/` resource folder, when the installer ships models;
 //! 4. `<app data>/models`, where imports go.
 //!
 //! The first three hold the "default" models, the last the "imported" ones.
