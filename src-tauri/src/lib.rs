@@ -25,7 +25,6 @@ mod external;
 mod ipc_types;
 mod models;
 mod notices;
-mod paths;
 mod settings;
 mod status;
 
@@ -38,8 +37,8 @@ use crate::error::Error;
 use crate::models::import::ImportState;
 use crate::models::{ModelsState, Reload};
 use crate::notices::Notices;
-use crate::paths::AppPaths;
 use crate::settings::{SettingsState, runtime_config};
+use onyx_engine::app_data::AppPaths;
 use onyx_engine::catalog::Catalog;
 
 /// Builds and runs the app until its last window closes.
@@ -128,7 +127,9 @@ fn start(app: &mut tauri::App) -> Result<(), Error> {
 mod tests {
     //! Keeps the places that name a command in step: a command left out of build.rs has no
     //! permission to grant, one left out of the capability is refused at run time, and one the
-    //! UI invokes under another name fails only when clicked.
+    //! UI invokes under another name fails only when clicked. And the app's identifier, written
+    //! in tauri.conf.json (Tauri names the app data folder after it) and as the engine's
+    //! `APP_IDENTIFIER` (the CLI finds the same folder by it).
 
     use std::collections::BTreeSet;
     use std::fs;
@@ -138,6 +139,13 @@ mod tests {
 
     fn read(relative: &str) -> Result<String, std::io::Error> {
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(relative))
+    }
+
+    #[test]
+    fn the_engine_names_the_data_folder_as_tauri_does() -> TestResult {
+        let config: serde_json::Value = serde_json::from_str(&read("tauri.conf.json")?)?;
+        assert_eq!(config["identifier"].as_str(), Some(onyx_engine::app_data::APP_IDENTIFIER));
+        Ok(())
     }
 
     /// The names in build.rs's `const COMMANDS: &[&str] = &[...]`.

@@ -1,35 +1,28 @@
 //! `onyx chat`, `onyx embed` and `onyx bench`: the engine from a terminal.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use onyx_engine::chat::ChatRequest;
 use onyx_engine::documents::{DocumentIndex, DocumentOptions};
 use onyx_engine::embed::TextKind;
 use onyx_engine::reply::{ChatEvent, Reply};
 use onyx_engine::sampling::SamplingParams;
+use onyx_engine::settings::Settings;
 use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
-use crate::locate::{DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL, resolve_model};
-
-/// Options shared by `chat` and `bench`.
+/// What `onyx chat` runs: a model, and the app's settings with the flags applied.
 pub struct ChatOptions {
-    pub model: Option<String>,
-    pub provider: String,
-    pub strict: bool,
-    pub sampling: SamplingParams,
-    pub max_tokens: usize,
-    pub system: Option<String>,
-    /// Answer from the document index (`--docs`).
-    pub documents: Option<DocumentsChoice>,
-}
-
-/// `--docs`: which index to answer from.
-pub struct DocumentsChoice {
-    pub db: Option<PathBuf>,
+    /// The chat model's folder.
+    pub dir: PathBuf,
+    /// Provider, strictness, system prompt and generation parameters.
+    pub settings: Settings,
+    /// `--docs`: the index to answer from.
+    pub documents: Option<PathBuf>,
+    /// The embedding model that index was built with (with `--docs`).
+    pub embedding: Option<PathBuf>,
 }
 
 /// The document index opened for `chat --docs`, with the embedding model loaded in the engine.
@@ -45,26 +38,28 @@ fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
 /// `onyx chat`.
 pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&str>, json: bool) -> anyhow::Result<()> {
     let engine = engine(config)?;
-    let dir = resolve_model(options.model.as_deref(), DEFAULT_CHAT_MODEL)?;
-    let provider = engine.load_chat(&dir, &ProviderChoice::parse(&options.provider), options.strict)?;
-    let mut documents = match &options.documents {
-        Some(choice) => {
-            let store = onyx_docs::store::Store::open(&crate::locate::database_path(choice.db.as_deref())?)?;
+    let dir = &options.dir;
+    let settings = &options.settings;
+    let choice = ProviderChoice::parse(&settings.provider);
+    let provider = engine.load_chat(dir, &choice, settings.strict_npu)?;
+    let mut documents = match (&options.documents, &options.embedding) {
+        (Some(db), Some(embedding)) => {
+            let store = onyx_docs::store::Store::open(db)?;
             if store.counts()?.chunks == 0 {
                 bail!(
                     "the document index {} is empty: add a folder with `onyx index add PATH`",
                     store.path().display()
                 );
             }
-            let embedding = resolve_model(None, DEFAULT_EMBEDDING_MODEL)?;
-            engine.load_embedding(&embedding, &ProviderChoice::parse(&options.provider), false)?;
+            engine.load_embedding(embedding, &choice, false)?;
             Some(OpenDocuments { store, searcher: onyx_docs::search::Searcher::new() })
         }
-        None => None,
+        _ => None,
     };
+    // The system prompt goes first, as the app puts it (an empty one means none).
     let mut messages: Vec<Message> = Vec::new();
-    if let Some(system) = &options.system {
-        messages.push(Message { role: "system".into(), content: system.clone() });
+    if !settings.system_prompt.trim().is_empty() {
+        messages.push(Message { role: "system".into(), content: settings.system_prompt.clone() });
     }
     if let Some(prompt) = prompt {
         messages.push(Message { role: "user".into(), content: prompt.to_owned() });
@@ -146,14 +141,8 @@ fn send(
     documents: Option<&mut OpenDocuments>,
     stream: bool,
 ) -> anyhow::Result<Reply> {
-    let request = ChatRequest {
-        messages: messages.to_vec(),
-        sampling: options.sampling.clone(),
-        max_tokens: options.max_tokens,
-        stop: Vec::new(),
-        ignore_eos: false,
-        context_limit: None,
-    };
+    // The request the app's chat window sends for these settings.
+    let request = onyx_engine::turn::chat_request(messages.to_vec(), &options.settings);
     let cancel = CancelToken::new()?;
     let mut out = std::io::stdout();
     let mut on_event = |event| match event {
@@ -167,7 +156,8 @@ fn send(
     let reply = match documents {
         Some(docs) => {
             let index = DocumentIndex { store: &docs.store, searcher: &mut docs.searcher };
-            engine.chat_with_documents(&request, index, &DocumentOptions::default(), &cancel, &mut on_event)?
+            let options = DocumentOptions { search: options.settings.documents.search_options() };
+            engine.chat_with_documents(&request, index, &options, &cancel, &mut on_event)?
         }
         None => engine.chat(&request, &cancel, &mut on_event)?,
     };
@@ -198,7 +188,7 @@ fn print_stats(reply: &Reply) {
 /// `onyx embed`.
 pub fn run_embed(
     config: &RuntimeConfig,
-    model: Option<&str>,
+    dir: &Path,
     provider: &str,
     json: bool,
     texts: &[String],
@@ -207,8 +197,7 @@ pub fn run_embed(
         bail!("give at least one TEXT to embed");
     }
     let engine = engine(config)?;
-    let dir = resolve_model(model, DEFAULT_EMBEDDING_MODEL)?;
-    engine.load_embedding(&dir, &ProviderChoice::parse(provider), false)?;
+    engine.load_embedding(dir, &ProviderChoice::parse(provider), false)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = engine.embed(&refs, TextKind::Document, &CancelToken::new()?)?;
     let dim = vectors.first().map_or(0, Vec::len);
@@ -251,11 +240,18 @@ fn passage(tokenizer: &tokenizers::Tokenizer, tokens: usize) -> String {
 }
 
 /// `onyx bench`.
-pub fn run_bench(config: &RuntimeConfig, provider: &str, json: bool, runs: usize) -> anyhow::Result<()> {
+pub fn run_bench(
+    config: &RuntimeConfig,
+    defaults: &crate::locate::Defaults,
+    provider: &str,
+    json: bool,
+    runs: usize,
+) -> anyhow::Result<()> {
     let engine = engine(config)?;
     let choice = ProviderChoice::parse(provider);
-    let chat_dir = resolve_model(None, DEFAULT_CHAT_MODEL)?;
-    let embed_dir = resolve_model(None, DEFAULT_EMBEDDING_MODEL)?;
+    // The app's models; the measurement itself uses fixed parameters, not the app's sampling.
+    let chat_dir = defaults.chat_model(None)?;
+    let embed_dir = defaults.embedding_model(None)?;
     let chat_provider = engine.load_chat(&chat_dir, &choice, false)?;
     let embed_provider = engine.load_embedding(&embed_dir, &choice, false)?;
     let runs = runs.max(1);
@@ -266,7 +262,7 @@ pub fn run_bench(config: &RuntimeConfig, provider: &str, json: bool, runs: usize
         let tokenizer = m.tokenizer();
         passage(tokenizer, 490)
     })?;
-    let request = ChatRequest {
+    let request = onyx_engine::chat::ChatRequest {
         messages: vec![Message { role: "user".into(), content: prompt_text }],
         sampling: SamplingParams::greedy(),
         max_tokens: 128,

@@ -12,7 +12,7 @@ use onyx_engine::documents::EngineEmbedder;
 use onyx_engine::{CancelToken, Engine};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
-use crate::locate::{DEFAULT_EMBEDDING_MODEL, database_path, resolve_model};
+use crate::locate::Defaults;
 
 /// Options shared by the index and search commands.
 pub struct DocsOptions {
@@ -24,13 +24,13 @@ pub struct DocsOptions {
     pub provider: String,
 }
 
-fn open_store(options: &DocsOptions) -> anyhow::Result<Store> {
-    Ok(Store::open(&database_path(options.db.as_deref())?)?)
+fn open_store(defaults: &Defaults, options: &DocsOptions) -> anyhow::Result<Store> {
+    Ok(Store::open(&defaults.database(options.db.as_deref())?)?)
 }
 
-fn load_embedding(config: &RuntimeConfig, options: &DocsOptions) -> anyhow::Result<Engine> {
+fn load_embedding(config: &RuntimeConfig, defaults: &Defaults, options: &DocsOptions) -> anyhow::Result<Engine> {
     let engine = Engine::new(config)?;
-    let dir = resolve_model(options.model.as_deref(), DEFAULT_EMBEDDING_MODEL)?;
+    let dir = defaults.embedding_model(options.model.as_deref())?;
     engine.load_embedding(&dir, &ProviderChoice::parse(&options.provider), false)?;
     Ok(engine)
 }
@@ -38,14 +38,15 @@ fn load_embedding(config: &RuntimeConfig, options: &DocsOptions) -> anyhow::Resu
 /// `onyx index add PATH`.
 pub fn run_index_add(
     config: &RuntimeConfig,
+    defaults: &Defaults,
     options: &DocsOptions,
     path: &Path,
     max_file_mb: u64,
     json: bool,
 ) -> anyhow::Result<()> {
     // Open the index first: a bad --db is reported before the model loads.
-    let mut store = open_store(options)?;
-    let engine = load_embedding(config, options)?;
+    let mut store = open_store(defaults, options)?;
+    let engine = load_embedding(config, defaults, options)?;
     let cancel = CancelToken::new()?;
     let mut embedder = EngineEmbedder::new(&engine, &cancel)?;
     let index_options = IndexOptions { walk: WalkOptions { max_file_bytes: max_file_mb.saturating_mul(1024 * 1024) } };
@@ -120,8 +121,8 @@ fn print_report(report: &IndexReport) {
 }
 
 /// `onyx index remove PATH`.
-pub fn run_index_remove(options: &DocsOptions, path: &Path) -> anyhow::Result<()> {
-    let mut store = open_store(options)?;
+pub fn run_index_remove(defaults: &Defaults, options: &DocsOptions, path: &Path) -> anyhow::Result<()> {
+    let mut store = open_store(defaults, options)?;
     if !remove_source(&mut store, path)? {
         let sources: Vec<String> = store.sources()?.iter().map(|s| s.path.display().to_string()).collect();
         bail!(
@@ -135,8 +136,8 @@ pub fn run_index_remove(options: &DocsOptions, path: &Path) -> anyhow::Result<()
 }
 
 /// `onyx index status`.
-pub fn run_index_status(options: &DocsOptions, json: bool) -> anyhow::Result<()> {
-    let store = open_store(options)?;
+pub fn run_index_status(defaults: &Defaults, options: &DocsOptions, json: bool) -> anyhow::Result<()> {
+    let store = open_store(defaults, options)?;
     let counts = store.counts()?;
     let sources = store.sources()?;
     let skips = store.skips(None, 10_000)?;
@@ -175,13 +176,14 @@ pub fn run_index_status(options: &DocsOptions, json: bool) -> anyhow::Result<()>
 /// `onyx search QUERY`.
 pub fn run_search(
     config: &RuntimeConfig,
+    defaults: &Defaults,
     options: &DocsOptions,
     query: &str,
     search: &SearchOptions,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = open_store(options)?;
-    let engine = load_embedding(config, options)?;
+    let store = open_store(defaults, options)?;
+    let engine = load_embedding(config, defaults, options)?;
     let cancel = CancelToken::new()?;
     let mut embedder = EngineEmbedder::new(&engine, &cancel)?;
     let response = Searcher::new().search(&store, &mut embedder, query, search)?;

@@ -1,48 +1,81 @@
-//! Where the CLI finds what a command works on: model folders (`-m`, `ONYX_MODELS`, the
-//! repository's models/) and the document index (`--db`, `ONYX_INDEX`, the app's own).
+//! What the CLI works with when a flag does not say: the desktop app's own choices. The app's
+//! settings file gives the models, the provider and the generation parameters; the app's model
+//! catalog (`ONYX_MODELS`, the repository's models/, the app's imports) turns a model name into
+//! a folder; the app's document index is the default `--db`. So `onyx chat` with no flags answers
+//! as the app's chat window does.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use onyx_engine::app_data::{AppPaths, Repair, read_settings_file};
+use onyx_engine::catalog::Catalog;
+use onyx_engine::settings::Settings;
 
-/// Default chat and embedding packages, as setup names them under models/.
-pub const DEFAULT_CHAT_MODEL: &str = "smollm2-135m-instruct";
-pub const DEFAULT_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
-
-/// Resolves `-m`: a folder, or a name under `ONYX_MODELS` or the repository's models/.
-pub fn resolve_model(model: Option<&str>, default: &str) -> anyhow::Result<PathBuf> {
-    let name = model.unwrap_or(default);
-    let direct = PathBuf::from(name);
-    if direct.is_dir() {
-        return Ok(direct);
-    }
-    let mut roots = Vec::new();
-    if let Some(dir) = std::env::var_os("ONYX_MODELS").filter(|v| !v.is_empty()) {
-        roots.push(PathBuf::from(dir));
-    }
-    if let Some(root) = onyx_runtime::repository_root() {
-        roots.push(root.join("models"));
-    }
-    for root in &roots {
-        if root.join(name).is_dir() {
-            return Ok(root.join(name));
-        }
-    }
-    let looked: Vec<String> = roots.iter().map(|r| r.join(name).display().to_string()).collect();
-    bail!(
-        "model '{name}' not found (looked in: {}); run scripts/setup.sh or pass -m FOLDER",
-        if looked.is_empty() { "no models folder found".into() } else { looked.join(", ") }
-    )
+/// The app's settings and catalog, read once per command.
+pub struct Defaults {
+    /// The app's settings (its defaults when it has none yet).
+    pub settings: Settings,
+    catalog: Catalog,
+    paths: Option<AppPaths>,
 }
 
-/// The database the command works on: `--db`, `ONYX_INDEX`, or the desktop app's own.
-pub fn database_path(db: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(db) = db {
-        return Ok(db.to_path_buf());
+impl Defaults {
+    /// Reads the app's settings file, leaving it as it is: a damaged one is repaired in memory
+    /// only, and what was repaired is printed as a warning.
+    pub fn load() -> Self {
+        let paths = AppPaths::from_platform();
+        let settings = match &paths {
+            Some(paths) => {
+                let loaded = read_settings_file(&paths.settings_file, Repair::LeaveAlone);
+                for notice in &loaded.notices {
+                    eprintln!("warning: {notice}");
+                }
+                loaded.settings
+            }
+            None => Settings::default(),
+        };
+        let imported = paths.as_ref().map_or_else(|| PathBuf::from("models"), |p| p.imported_models.clone());
+        Defaults { settings, catalog: Catalog::from_environment(None, imported), paths }
     }
-    if let Some(env) = std::env::var_os("ONYX_INDEX").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(env));
+
+    /// The chat model's folder: `-m` (a folder, or a name in the catalog), else the settings'.
+    pub fn chat_model(&self, flag: Option<&str>) -> anyhow::Result<PathBuf> {
+        self.model(flag, &self.settings.chat_model)
     }
-    onyx_docs::default_database_path()
-        .context("no --db given, and no home folder to find the app's index in; pass --db FILE")
+
+    /// The embedding model's folder, as [`Defaults::chat_model`].
+    pub fn embedding_model(&self, flag: Option<&str>) -> anyhow::Result<PathBuf> {
+        self.model(flag, &self.settings.embedding_model)
+    }
+
+    fn model(&self, flag: Option<&str>, configured: &str) -> anyhow::Result<PathBuf> {
+        let name = flag.unwrap_or(configured);
+        // A folder given on the command line, relative to the working directory.
+        let direct = Path::new(name);
+        if flag.is_some() && direct.is_dir() {
+            return Ok(direct.to_path_buf());
+        }
+        self.catalog
+            .resolve(name)
+            .map_err(|why| anyhow::anyhow!("{why}; or pass -m FOLDER (scripts/setup.sh makes the defaults)"))
+    }
+
+    /// The provider: `--provider`, else the settings'.
+    pub fn provider(&self, flag: Option<&str>) -> String {
+        flag.map_or_else(|| self.settings.provider.clone(), str::to_owned)
+    }
+
+    /// The database the command works on: `--db`, `ONYX_INDEX`, or the desktop app's own.
+    pub fn database(&self, db: Option<&Path>) -> anyhow::Result<PathBuf> {
+        if let Some(db) = db {
+            return Ok(db.to_path_buf());
+        }
+        if let Some(env) = std::env::var_os("ONYX_INDEX").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(env));
+        }
+        self.paths
+            .as_ref()
+            .map(|paths| paths.documents_db.clone())
+            .context("no --db given, and no home folder to find the app's index in; pass --db FILE")
+    }
 }

@@ -101,41 +101,43 @@ enum Command {
         /// File or folder.
         path: PathBuf,
     },
-    /// Chat with a local model: interactive, or one reply with -p.
+    /// Chat with a local model: interactive, or one reply with -p. What no flag sets comes
+    /// from the desktop app's settings (its chat model, provider, system prompt and generation
+    /// parameters), so the reply is the one the app would give.
     Chat {
-        /// Model: a package folder, a name under models/, or an ONNX folder.
+        /// Model: a package folder, a name in the app's models folders, or an ONNX folder.
         #[arg(short, long)]
         model: Option<String>,
         /// Provider: auto, npu, gpu, cpu, or an EP name.
-        #[arg(long, default_value = "auto")]
-        provider: String,
+        #[arg(long)]
+        provider: Option<String>,
         /// Run entirely on the chosen provider or fail.
         #[arg(long)]
         strict: bool,
         /// One prompt, one reply, then exit.
         #[arg(short, long)]
         prompt: Option<String>,
-        /// System prompt.
+        /// System prompt ("" for none).
         #[arg(long)]
         system: Option<String>,
         /// Sampling temperature (0 = greedy).
-        #[arg(long, default_value_t = 0.7)]
-        temperature: f32,
+        #[arg(long)]
+        temperature: Option<f32>,
         /// Nucleus sampling mass.
-        #[arg(long, default_value_t = 0.9)]
-        top_p: f32,
+        #[arg(long)]
+        top_p: Option<f32>,
         /// Keep only the k most likely tokens (0 = off).
-        #[arg(long, default_value_t = 40)]
-        top_k: usize,
+        #[arg(long)]
+        top_k: Option<u32>,
         /// Drop tokens below this fraction of the most likely one's probability.
-        #[arg(long, default_value_t = 0.05)]
-        min_p: f32,
+        #[arg(long)]
+        min_p: Option<f32>,
         /// Penalty for repeating tokens (1 = off).
-        #[arg(long, default_value_t = 1.1)]
-        repetition_penalty: f32,
+        #[arg(long)]
+        repetition_penalty: Option<f32>,
         /// Most tokens to generate.
-        #[arg(long, default_value_t = 512)]
-        max_tokens: usize,
+        #[arg(long)]
+        max_tokens: Option<u32>,
         /// Seed, for reproducible sampling.
         #[arg(long)]
         seed: Option<u64>,
@@ -154,9 +156,9 @@ enum Command {
         /// Model: a package folder or a name under models/.
         #[arg(short, long)]
         model: Option<String>,
-        /// Provider: auto, npu, gpu, cpu, or an EP name.
-        #[arg(long, default_value = "auto")]
-        provider: String,
+        /// Provider: auto, npu, gpu, cpu, or an EP name (default: the app's).
+        #[arg(long)]
+        provider: Option<String>,
         /// Print {"model","dim","embeddings"} as JSON.
         #[arg(long)]
         json: bool,
@@ -173,9 +175,9 @@ enum Command {
         /// Embedding model: a package folder or a name under models/.
         #[arg(short, long, global = true)]
         model: Option<String>,
-        /// Provider for the embedding model.
-        #[arg(long, global = true, default_value = "auto")]
-        provider: String,
+        /// Provider for the embedding model (default: the app's).
+        #[arg(long, global = true)]
+        provider: Option<String>,
     },
     /// Search the indexed documents.
     Search {
@@ -202,9 +204,9 @@ enum Command {
         /// Embedding model: a package folder or a name under models/.
         #[arg(short, long)]
         model: Option<String>,
-        /// Provider for the embedding model.
-        #[arg(long, default_value = "auto")]
-        provider: String,
+        /// Provider for the embedding model (default: the app's).
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// Measure the default models: time to first token, prefill and decode speed, embeddings/s.
     Bench {
@@ -231,9 +233,10 @@ fn main() -> ExitCode {
         // the NPU paths run for real on a machine without one.
         npu_stand_in: std::env::var("ONYX_NPU_STAND_IN").ok().filter(|name| !name.is_empty()),
     };
+    let defaults = locate::Defaults::load();
     let result = match cli.command {
         Command::Doctor { provider, strict, model, json } => {
-            run_doctor(&config, &provider, strict, model.as_deref(), json)
+            run_doctor(&config, &defaults, &provider, strict, model.as_deref(), json)
         }
         Command::Devices { json } => run_devices(&config, json),
         Command::Convert { input, output, target, quant } => {
@@ -257,37 +260,57 @@ fn main() -> ExitCode {
             db,
             json,
         } => {
-            let sampling =
-                onyx_engine::sampling::SamplingParams { temperature, top_k, top_p, min_p, repetition_penalty, seed };
-            let documents = docs.then_some(chat::DocumentsChoice { db });
-            let options = chat::ChatOptions { model, provider, strict, sampling, max_tokens, system, documents };
-            chat::run_chat(&config, &options, prompt.as_deref(), json).map(|()| ExitCode::SUCCESS)
+            // The app's settings, with each flag given in place of its value.
+            let mut settings = defaults.settings.clone();
+            let set = |field: &mut f32, flag: Option<f32>| *field = flag.unwrap_or(*field);
+            set(&mut settings.temperature, temperature);
+            set(&mut settings.top_p, top_p);
+            set(&mut settings.min_p, min_p);
+            set(&mut settings.repetition_penalty, repetition_penalty);
+            settings.top_k = top_k.unwrap_or(settings.top_k);
+            settings.max_tokens = max_tokens.unwrap_or(settings.max_tokens);
+            settings.seed = seed.or(settings.seed);
+            settings.system_prompt = system.unwrap_or(settings.system_prompt);
+            settings.provider = defaults.provider(provider.as_deref());
+            settings.strict_npu = strict || settings.strict_npu;
+            settings
+                .validate()
+                .map_err(anyhow::Error::from)
+                .and_then(|()| {
+                    let dir = defaults.chat_model(model.as_deref())?;
+                    let documents = docs.then(|| defaults.database(db.as_deref())).transpose()?;
+                    let embedding = documents.as_ref().map(|_| defaults.embedding_model(None)).transpose()?;
+                    let options = chat::ChatOptions { dir, settings, documents, embedding };
+                    chat::run_chat(&config, &options, prompt.as_deref(), json)
+                })
+                .map(|()| ExitCode::SUCCESS)
         }
-        Command::Embed { model, provider, json, texts } => {
-            chat::run_embed(&config, model.as_deref(), &provider, json, &texts).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Embed { model, provider, json, texts } => defaults
+            .embedding_model(model.as_deref())
+            .and_then(|dir| chat::run_embed(&config, &dir, &defaults.provider(provider.as_deref()), json, &texts))
+            .map(|()| ExitCode::SUCCESS),
         Command::Index { action, db, model, provider } => {
-            let options = docs::DocsOptions { db, model, provider };
+            let options = docs::DocsOptions { db, model, provider: defaults.provider(provider.as_deref()) };
             match action {
                 IndexAction::Add { path, max_file_mb, json } => {
-                    docs::run_index_add(&config, &options, &path, max_file_mb, json)
+                    docs::run_index_add(&config, &defaults, &options, &path, max_file_mb, json)
                 }
-                IndexAction::Remove { path } => docs::run_index_remove(&options, &path),
-                IndexAction::Status { json } => docs::run_index_status(&options, json),
+                IndexAction::Remove { path } => docs::run_index_remove(&defaults, &options, &path),
+                IndexAction::Status { json } => docs::run_index_status(&defaults, &options, json),
             }
             .map(|()| ExitCode::SUCCESS)
         }
         Command::Search { query, k, source, mode, min_similarity, json, db, model, provider } => {
-            let options = docs::DocsOptions { db, model, provider };
+            let options = docs::DocsOptions { db, model, provider: defaults.provider(provider.as_deref()) };
             docs::parse_mode(&mode)
                 .and_then(|mode| {
                     let search = onyx_docs::search::SearchOptions { k, sources: source, min_similarity, mode };
-                    docs::run_search(&config, &options, &query, &search, json)
+                    docs::run_search(&config, &defaults, &options, &query, &search, json)
                 })
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench { provider, json, runs } => {
-            chat::run_bench(&config, &provider, json, runs).map(|()| ExitCode::SUCCESS)
+            chat::run_bench(&config, &defaults, &provider, json, runs).map(|()| ExitCode::SUCCESS)
         }
     };
     warn_if_explicit_runtime_skipped(&config);
@@ -370,8 +393,14 @@ struct FullDoctorReport<'a> {
 }
 
 /// Loads the chat model on `provider` and reports where each of its graphs runs.
-fn check_chat_model(config: &RuntimeConfig, provider: &str, strict: bool, model: Option<&str>) -> ChatModelCheck {
-    let path = match locate::resolve_model(model, locate::DEFAULT_CHAT_MODEL) {
+fn check_chat_model(
+    config: &RuntimeConfig,
+    defaults: &locate::Defaults,
+    provider: &str,
+    strict: bool,
+    model: Option<&str>,
+) -> ChatModelCheck {
+    let path = match defaults.chat_model(model) {
         Ok(path) => path,
         Err(error) => return ChatModelCheck { path: None, provider: None, error: Some(format!("{error:#}")) },
     };
@@ -385,6 +414,7 @@ fn check_chat_model(config: &RuntimeConfig, provider: &str, strict: bool, model:
 
 fn run_doctor(
     config: &RuntimeConfig,
+    defaults: &locate::Defaults,
     provider: &str,
     strict: bool,
     model: Option<&str>,
@@ -395,7 +425,7 @@ fn run_doctor(
     // Only where the probe found a provider: otherwise the chat model cannot load either, and
     // the report already says why.
     let probe_ran = report.provider.as_ref().is_some_and(|check| check.active.is_some());
-    let chat_model = probe_ran.then(|| check_chat_model(config, provider, strict, model));
+    let chat_model = probe_ran.then(|| check_chat_model(config, defaults, provider, strict, model));
     if json {
         let full = FullDoctorReport { runtime: &report, chat_model };
         println!("{}", serde_json::to_string_pretty(&full).context("serializing the report")?);

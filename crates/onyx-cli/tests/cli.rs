@@ -256,3 +256,60 @@ fn doctor_reports_the_placement_of_both_npu_chat_graphs() {
     let names: Vec<&str> = graphs.iter().filter_map(|g| g["graph"].as_str()).collect();
     assert_eq!(names, ["model.cpu.onnx"], "{report:#}");
 }
+
+/// `onyx chat` in a home whose app data folder is `data` (None: a home without the app's files).
+fn chat_as_the_app(home: &Path, data: Option<&Path>, args: &[&str]) -> Output {
+    let empty = home.join("no-app-data");
+    Command::new(env!("CARGO_BIN_EXE_onyx"))
+        .args(["chat", "-p", "What is an NPU?", "--json"])
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", data.unwrap_or(&empty))
+        .env_remove("ONYX_MODELS")
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("ONYX_RUNTIME")
+        .output()
+        .expect("run onyx chat")
+}
+
+/// With no flags, `onyx chat` answers as the app's settings say (its system prompt, generation
+/// parameters and provider), exactly as the same values given as flags; a flag still wins; and a
+/// damaged settings file is repaired in memory, named in a warning, and left untouched.
+#[test]
+fn chat_with_no_flags_follows_the_app_settings() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let data = home.path().join("data");
+    let app = data.join(onyx_engine::app_data::APP_IDENTIFIER);
+    std::fs::create_dir_all(&app).expect("mkdir");
+    let settings = serde_json::json!({"settings": {
+        "temperature": 0.0, "maxTokens": 6, "systemPrompt": "Answer in one word.", "provider": "cpu"
+    }});
+    std::fs::write(app.join("settings.json"), settings.to_string()).expect("write settings");
+
+    let from_settings = json(&chat_as_the_app(home.path(), Some(&data), &[]));
+    let flags = ["--temperature", "0", "--max-tokens", "6", "--system", "Answer in one word.", "--provider", "cpu"];
+    let from_flags = json(&chat_as_the_app(home.path(), None, &flags));
+    let ids = |reply: &Value| reply["token_ids"].as_array().cloned().unwrap_or_default();
+    assert!(!ids(&from_settings).is_empty(), "{from_settings}");
+    assert!(ids(&from_settings).len() <= 6, "maxTokens from the settings: {from_settings}");
+    assert_eq!(ids(&from_settings), ids(&from_flags), "the settings must act as the same flags would");
+    assert_eq!(from_settings["provider"]["ep"], "CPUExecutionProvider");
+    // Without the settings' system prompt the prompt differs (the template then puts in its own):
+    // the settings' prompt really went in.
+    let bare = json(&chat_as_the_app(home.path(), None, &["--temperature", "0", "--max-tokens", "6", "--system", ""]));
+    assert_ne!(bare["prompt_tokens"], from_settings["prompt_tokens"], "{bare} / {from_settings}");
+
+    // A flag wins over the settings.
+    let shorter = json(&chat_as_the_app(home.path(), Some(&data), &["--max-tokens", "2"]));
+    assert_eq!(ids(&shorter)[..], ids(&from_settings)[..2]);
+
+    // A bad value costs only itself; the file is the app's, so the CLI leaves it as it is.
+    let damaged = r#"{"settings": {"temperature": "hot", "maxTokens": 6, "provider": "cpu"}}"#;
+    std::fs::write(app.join("settings.json"), damaged).expect("write settings");
+    let output = chat_as_the_app(home.path(), Some(&data), &[]);
+    let warning = text(&output.stderr);
+    assert!(warning.contains("warning: Settings file") && warning.contains("temperature"), "{warning}");
+    assert!(ids(&json(&output)).len() <= 6);
+    assert_eq!(std::fs::read_to_string(app.join("settings.json")).ok().as_deref(), Some(damaged));
+    assert_eq!(std::fs::read_dir(&app).expect("list").count(), 1, "nothing moved aside or added");
+}

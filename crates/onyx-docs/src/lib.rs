@@ -58,22 +58,5 @@ pub trait Embedder {
     fn embed(&mut self, texts: &[&str], purpose: EmbedPurpose) -> Result<Vec<Vec<f32>>, String>;
 }
 
-/// The desktop app's identifier: its data folder is named after it on every platform.
-pub const APP_IDENTIFIER: &str = "dev.onyx.desktop";
-/// The index database's file name in the app's data folder.
+/// The index database's file name in the app's data folder (see onyx_engine::app_data).
 pub const DATABASE_FILE: &str = "documents.sqlite";
-
-/// Where the desktop app keeps its index, so the CLI and the app share one by default: the same
-/// folder Tauri's `app_data_dir` resolves to. `None` when the platform names no home folder.
-pub fn default_database_path() -> Option<std::path::PathBuf> {
-    use std::path::PathBuf;
-    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let data = if cfg!(windows) {
-        env("APPDATA")
-    } else if cfg!(target_os = "macos") {
-        env("HOME").map(|h| h.join("Library/Application Support"))
-    } else {
-        env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
-    };
-    data.map(|d| d.join(APP_IDENTIFIER).join(DATABASE_FILE))
-}

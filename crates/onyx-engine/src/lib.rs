@@ -10,6 +10,7 @@
 //! `spawn_blocking`, never on an async runtime's threads. Every long call takes a
 //! [`CancelToken`] that stops it within one decode step.
 
+pub mod app_data;
 mod cancel;
 pub mod catalog;
 pub mod chat;
