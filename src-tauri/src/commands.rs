@@ -12,7 +12,7 @@ use tauri::ipc::Channel;
 use crate::chat::{ChatHandle, ChatSend, ChatStreamEvent};
 use crate::conversations::ConversationsHandle;
 use crate::doctor::DoctorStateHandle;
-use crate::documents::{DocumentsHandle, DocumentsStatus, Preview};
+use crate::documents::{DocumentsHandle, DocumentsStatus};
 use crate::error::Error;
 use crate::models::ModelsHandle;
 use crate::models::import::{ImportEvent, ImportHandle};
@@ -20,6 +20,7 @@ use crate::notices::Notices;
 use crate::settings::SettingsHandle;
 use crate::status::AppStatus;
 use onyx_engine::catalog::ModelEntry;
+use onyx_engine::preview::Preview;
 
 // --- App and providers ---
 

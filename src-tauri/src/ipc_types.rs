@@ -82,7 +82,7 @@ fn declarations() -> String {
         crate::chat::ChatStreamEvent,
         crate::documents::DocumentsStatus,
         crate::documents::IndexProgress,
-        crate::documents::Preview,
+        onyx_engine::preview::Preview,
         crate::events::ProviderChanged,
         crate::events::ModelLoading,
         crate::events::ModelError,

@@ -22,6 +22,8 @@ mod engine;
 mod error;
 pub mod history;
 pub mod import;
+pub mod index_db;
+pub mod preview;
 pub mod reply;
 pub mod sampling;
 pub mod settings;

@@ -975,7 +975,7 @@ etaSeconds: number | null,
 current: string | null, };
 
 /**
- * The reply of `documents_preview`.
+ * A preview of lines of an indexed file.
  */
 export type Preview = { 
 /**
