@@ -14,8 +14,11 @@ fn generated_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/generated.ts")
 }
 
-/// One declaration: its doc comment and `export type Name = ...;`.
-fn declaration<T: TS>(config: &Config) -> String {
+/// One declaration: its doc comment and `export type Name = ...;`. Adds its name to `declared`
+/// and the types it refers to to `needed`, so the test can tell when one was left out.
+fn declaration<T: TS + 'static>(config: &Config, declared: &mut Vec<String>, needed: &mut Vec<String>) -> String {
+    declared.push(T::ident(config));
+    needed.extend(T::dependencies(config).into_iter().map(|dependency| dependency.ts_name));
     let mut text = T::docs().map(|docs| format!("{}\n", docs.trim_end())).unwrap_or_default();
     text.push_str("export ");
     text.push_str(T::decl(config).trim_end());
@@ -25,18 +28,19 @@ fn declaration<T: TS>(config: &Config) -> String {
 
 /// Every type that crosses the IPC (command arguments and answers, channel and app events), in
 /// the file's order: the runtime's, the engine's and the document index's, then the shell's own.
-fn declarations() -> String {
+fn declarations() -> (String, Vec<String>) {
     // JSON numbers, not `bigint`: serde_json writes u64/usize/i64 as plain numbers.
     let config = Config::new().with_large_int("number");
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc_types.rs (ts-rs). Do not edit: change the\n\
          // Rust type, then run `make ipc-types`. A test fails while this file is stale.\n",
     );
+    let (mut declared, mut needed) = (Vec::new(), Vec::new());
     macro_rules! declare {
         ($($ty:ty),* $(,)?) => {
             $(
                 out.push('\n');
-                out.push_str(&declaration::<$ty>(&config));
+                out.push_str(&declaration::<$ty>(&config, &mut declared, &mut needed));
             )*
         };
     }
@@ -57,6 +61,7 @@ fn declarations() -> String {
         onyx_convert::manifest::Target,
         onyx_engine::settings::Theme,
         onyx_engine::settings::DocumentSettings,
+        onyx_engine::settings::NpuSettings,
         onyx_engine::settings::Settings,
         onyx_engine::conversations::Role,
         onyx_engine::conversations::ConversationSummary,
@@ -88,7 +93,8 @@ fn declarations() -> String {
         crate::events::ModelError,
         crate::events::IndexError,
     );
-    out
+    let missing: Vec<String> = needed.into_iter().filter(|name| !declared.contains(name)).collect();
+    (out, missing)
 }
 
 #[cfg(test)]
@@ -98,7 +104,8 @@ mod tests {
     #[test]
     fn ipc_types_are_current() {
         let path = generated_file();
-        let expected = declarations();
+        let (expected, missing) = declarations();
+        assert!(missing.is_empty(), "the IPC types refer to types that are not declared: {missing:?}");
         if std::env::var_os("ONYX_WRITE_IPC_TYPES").is_some() {
             std::fs::write(&path, &expected).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
             return;

@@ -103,7 +103,13 @@ fn start(app: &mut tauri::App) -> Result<(), Error> {
     let settings = SettingsState::load(&handle, &notices)?;
     let resource_models = app.path().resource_dir().ok().map(|dir| dir.join("models"));
     let catalog = Catalog::from_environment(resource_models, paths.imported_models.clone());
-    let models = ModelsState::new(handle.clone(), settings.clone(), notices.clone(), catalog.clone());
+    let models = ModelsState::new(
+        handle.clone(),
+        settings.clone(),
+        notices.clone(),
+        catalog.clone(),
+        paths.compiled_models.clone(),
+    );
     let conversations = conversations::open(&paths.conversations_db, &notices);
     let documents =
         DocumentsState::open(handle, models.clone(), settings.clone(), notices.clone(), paths.documents_db.clone());

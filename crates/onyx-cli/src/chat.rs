@@ -13,6 +13,8 @@ use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
+use crate::locate::Defaults;
+
 /// What `onyx chat` runs: a model, and the app's settings with the flags applied.
 pub struct ChatOptions {
     /// The chat model's folder.
@@ -31,13 +33,15 @@ struct OpenDocuments {
     searcher: onyx_docs::search::Searcher,
 }
 
-fn engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
-    Ok(Engine::new(config)?)
-}
-
 /// `onyx chat`.
-pub fn run_chat(config: &RuntimeConfig, options: &ChatOptions, prompt: Option<&str>, json: bool) -> anyhow::Result<()> {
-    let engine = engine(config)?;
+pub fn run_chat(
+    config: &RuntimeConfig,
+    defaults: &Defaults,
+    options: &ChatOptions,
+    prompt: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let engine = defaults.engine(config, &options.settings)?;
     let dir = &options.dir;
     let settings = &options.settings;
     let choice = ProviderChoice::parse(&settings.provider);
@@ -188,6 +192,7 @@ fn print_stats(reply: &Reply) {
 /// `onyx embed`.
 pub fn run_embed(
     config: &RuntimeConfig,
+    defaults: &Defaults,
     dir: &Path,
     provider: &str,
     json: bool,
@@ -196,7 +201,7 @@ pub fn run_embed(
     if texts.is_empty() {
         bail!("give at least one TEXT to embed");
     }
-    let engine = engine(config)?;
+    let engine = defaults.engine(config, &defaults.settings)?;
     engine.load_embedding(dir, &ProviderChoice::parse(provider), false)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = engine.embed(&refs, TextKind::Document, &CancelToken::new()?)?;
@@ -242,12 +247,12 @@ fn passage(tokenizer: &tokenizers::Tokenizer, tokens: usize) -> String {
 /// `onyx bench`.
 pub fn run_bench(
     config: &RuntimeConfig,
-    defaults: &crate::locate::Defaults,
+    defaults: &Defaults,
     provider: &str,
     json: bool,
     runs: usize,
 ) -> anyhow::Result<()> {
-    let engine = engine(config)?;
+    let engine = defaults.engine(config, &defaults.settings)?;
     let choice = ProviderChoice::parse(provider);
     // The app's models; the measurement itself uses fixed parameters, not the app's sampling.
     let chat_dir = defaults.chat_model(None)?;

@@ -29,7 +29,7 @@ fn open_store(defaults: &Defaults, options: &DocsOptions) -> anyhow::Result<Stor
 }
 
 fn load_embedding(config: &RuntimeConfig, defaults: &Defaults, options: &DocsOptions) -> anyhow::Result<Engine> {
-    let engine = Engine::new(config)?;
+    let engine = defaults.engine(config, &defaults.settings)?;
     let dir = defaults.embedding_model(options.model.as_deref())?;
     engine.load_embedding(&dir, &ProviderChoice::parse(&options.provider), false)?;
     Ok(engine)

@@ -7,9 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use onyx_engine::Engine;
 use onyx_engine::app_data::{AppPaths, Repair, read_settings_file};
 use onyx_engine::catalog::Catalog;
 use onyx_engine::settings::Settings;
+use onyx_runtime::RuntimeConfig;
 
 /// The app's settings and catalog, read once per command.
 pub struct Defaults {
@@ -58,6 +60,15 @@ impl Defaults {
         self.catalog
             .resolve(name)
             .map_err(|why| anyhow::anyhow!("{why}; or pass -m FOLDER (scripts/setup.sh makes the defaults)"))
+    }
+
+    /// An engine whose sessions get the NPU options of `settings` (the QNN options, and the
+    /// app's cache of compiled models when the settings keep one), as the app's do.
+    pub fn engine(&self, config: &RuntimeConfig, settings: &Settings) -> anyhow::Result<Engine> {
+        let engine = Engine::new(config)?;
+        let compiled = self.paths.as_ref().map(|paths| paths.compiled_models.as_path());
+        engine.runtime().set_session_defaults(settings.npu.session_defaults(compiled));
+        Ok(engine)
     }
 
     /// The provider: `--provider`, else the settings'.

@@ -281,13 +281,15 @@ fn main() -> ExitCode {
                     let documents = docs.then(|| defaults.database(db.as_deref())).transpose()?;
                     let embedding = documents.as_ref().map(|_| defaults.embedding_model(None)).transpose()?;
                     let options = chat::ChatOptions { dir, settings, documents, embedding };
-                    chat::run_chat(&config, &options, prompt.as_deref(), json)
+                    chat::run_chat(&config, &defaults, &options, prompt.as_deref(), json)
                 })
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Embed { model, provider, json, texts } => defaults
             .embedding_model(model.as_deref())
-            .and_then(|dir| chat::run_embed(&config, &dir, &defaults.provider(provider.as_deref()), json, &texts))
+            .and_then(|dir| {
+                chat::run_embed(&config, &defaults, &dir, &defaults.provider(provider.as_deref()), json, &texts)
+            })
             .map(|()| ExitCode::SUCCESS),
         Command::Index { action, db, model, provider } => {
             let options = docs::DocsOptions { db, model, provider: defaults.provider(provider.as_deref()) };
@@ -404,11 +406,12 @@ fn check_chat_model(
         Ok(path) => path,
         Err(error) => return ChatModelCheck { path: None, provider: None, error: Some(format!("{error:#}")) },
     };
-    let loaded = onyx_engine::Engine::new(config)
-        .and_then(|engine| engine.load_chat(&path, &ProviderChoice::parse(provider), strict));
+    let loaded = defaults.engine(config, &defaults.settings).and_then(|engine| {
+        engine.load_chat(&path, &ProviderChoice::parse(provider), strict).map_err(anyhow::Error::from)
+    });
     match loaded {
         Ok(active) => ChatModelCheck { path: Some(path), provider: Some(active), error: None },
-        Err(error) => ChatModelCheck { path: Some(path), provider: None, error: Some(error.to_string()) },
+        Err(error) => ChatModelCheck { path: Some(path), provider: None, error: Some(format!("{error:#}")) },
     }
 }
 

@@ -47,6 +47,8 @@ pub struct AppPaths {
     pub documents_db: PathBuf,
     /// Models the user imported, one folder each.
     pub imported_models: PathBuf,
+    /// Compiled NPU models (EP context binaries), so a model compiles once.
+    pub compiled_models: PathBuf,
 }
 
 impl AppPaths {
@@ -58,6 +60,7 @@ impl AppPaths {
             conversations_db: data_dir.join("conversations.sqlite"),
             documents_db: data_dir.join(onyx_docs::DATABASE_FILE),
             imported_models: data_dir.join("models"),
+            compiled_models: data_dir.join("compiled"),
         }
     }
 

@@ -87,6 +87,66 @@ pub struct DocumentSettings {
     pub max_file_mb: u32,
 }
 
+/// QNN's names for its HTP performance modes (`htp_performance_mode`); empty is QNN's default.
+pub const PERFORMANCE_MODES: &[&str] = &[
+    "",
+    "burst",
+    "sustained_high_performance",
+    "high_performance",
+    "balanced",
+    "low_balanced",
+    "default",
+    "power_saver",
+    "low_power_saver",
+    "high_power_saver",
+    "extreme_power_saver",
+];
+
+/// The NPU's options (QNN's), and the cache of compiled NPU models.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NpuSettings {
+    /// QNN's HTP performance mode, one of [`PERFORMANCE_MODES`].
+    pub performance_mode: String,
+    /// The Snapdragon's SoC model number for QNN (60 is the X Elite); `None` lets QNN ask the
+    /// device. Needed only where QNN compiles for another chip (its x86-64 emulator).
+    pub soc_model: Option<u32>,
+    /// The HTP architecture for QNN (73 on the X Elite); `None` lets QNN ask the device.
+    pub htp_arch: Option<u32>,
+    /// Keep compiled NPU models in the app data folder, so a model compiles once, not at every
+    /// load.
+    pub compile_cache: bool,
+}
+
+impl Default for NpuSettings {
+    fn default() -> Self {
+        Self {
+            // Replies are short bursts of work a user waits for: QNN's fastest mode fits them.
+            performance_mode: "burst".into(),
+            soc_model: None,
+            htp_arch: None,
+            // Compiling a chat model for the HTP takes tens of seconds; the cache costs only disk.
+            compile_cache: true,
+        }
+    }
+}
+
+impl NpuSettings {
+    /// The runtime's session defaults for these settings, with compiled models kept in
+    /// `compiled_dir` (none without a folder to keep them in).
+    pub fn session_defaults(&self, compiled_dir: Option<&Path>) -> onyx_runtime::SessionDefaults {
+        let text = |value: Option<u32>| value.map(|v| v.to_string());
+        onyx_runtime::SessionDefaults {
+            qnn: onyx_runtime::QnnOptions {
+                htp_performance_mode: Some(self.performance_mode.clone()).filter(|mode| !mode.is_empty()),
+                soc_model: text(self.soc_model),
+                htp_arch: text(self.htp_arch),
+            },
+            compile_cache: compiled_dir.filter(|_| self.compile_cache).map(Path::to_path_buf),
+        }
+    }
+}
+
 impl DocumentSettings {
     /// [`DocumentSettings::max_file_mb`] in bytes.
     pub fn max_file_bytes(&self) -> u64 {
@@ -165,6 +225,8 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// Retrieval from the user's documents.
     pub documents: DocumentSettings,
+    /// The NPU's options and the compiled-model cache.
+    pub npu: NpuSettings,
     /// The app's colour scheme.
     pub theme: Theme,
 }
@@ -204,6 +266,7 @@ impl Default for Settings {
             // Fresh replies each time; a fixed seed is for reproducing one.
             seed: None,
             documents: DocumentSettings::default(),
+            npu: NpuSettings::default(),
             theme: Theme::System,
         }
     }
@@ -312,8 +375,24 @@ impl Settings {
             &self.documents.max_file_mb,
             "1..=4096",
         );
+        if let Some(soc) = self.npu.soc_model {
+            check("npu.socModel", (1..=1000).contains(&soc), &soc, "1..=1000");
+        }
+        if let Some(arch) = self.npu.htp_arch {
+            check("npu.htpArch", (1..=255).contains(&arch), &arch, "1..=255");
+        }
 
         let mut invalid = |field: &str, message: String| problems.push(SettingProblem { field: field.into(), message });
+        if !PERFORMANCE_MODES.contains(&self.npu.performance_mode.as_str()) {
+            invalid(
+                "npu.performanceMode",
+                format!(
+                    "'{}' is not one of QNN's modes ({})",
+                    self.npu.performance_mode,
+                    PERFORMANCE_MODES[1..].join(", ")
+                ),
+            );
+        }
         if self.version != CURRENT_VERSION {
             invalid("version", format!("{} is not {CURRENT_VERSION}, the version this Onyx writes", self.version));
         }

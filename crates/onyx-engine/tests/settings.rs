@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use onyx_engine::sampling::SamplingParams;
-use onyx_engine::settings::{self, CURRENT_VERSION, DocumentSettings, Settings, Theme};
+use onyx_engine::settings::{self, CURRENT_VERSION, DocumentSettings, NpuSettings, Settings, Theme};
 use onyx_runtime::ProviderChoice;
 use serde_json::json;
 
@@ -34,6 +34,12 @@ fn everything_changed() -> Settings {
         context_length: 4096,
         seed: Some(u64::MAX),
         documents: DocumentSettings { enabled: true, top_k: 8, min_similarity: -0.2, max_file_mb: 100 },
+        npu: NpuSettings {
+            performance_mode: "sustained_high_performance".into(),
+            soc_model: Some(60),
+            htp_arch: Some(73),
+            compile_cache: false,
+        },
         theme: Theme::Dark,
     }
 }
@@ -51,6 +57,26 @@ fn defaults_validate_and_feed_the_engine() {
     assert_eq!(json["theme"], json!("system"));
     assert_eq!(json["maxTokens"], json!(512));
     assert_eq!(json["documents"]["maxFileMb"], json!(32));
+    assert_eq!(
+        json["npu"],
+        json!({"performanceMode": "burst", "socModel": null, "htpArch": null, "compileCache": true})
+    );
+}
+
+#[test]
+fn npu_settings_become_the_runtime_session_defaults() {
+    let compiled = std::env::temp_dir().join("onyx-compiled");
+    let defaults = Settings::default().npu.session_defaults(Some(&compiled));
+    assert_eq!(defaults.qnn.htp_performance_mode.as_deref(), Some("burst"));
+    assert_eq!((defaults.qnn.soc_model, defaults.qnn.htp_arch), (None, None));
+    assert_eq!(defaults.compile_cache.as_deref(), Some(compiled.as_path()));
+    let chosen =
+        NpuSettings { performance_mode: String::new(), soc_model: Some(60), htp_arch: Some(73), compile_cache: false };
+    let defaults = chosen.session_defaults(Some(&compiled));
+    assert_eq!(defaults.qnn.htp_performance_mode, None, "empty leaves QNN's own default");
+    assert_eq!((defaults.qnn.soc_model.as_deref(), defaults.qnn.htp_arch.as_deref()), (Some("60"), Some("73")));
+    assert_eq!(defaults.compile_cache, None);
+    assert_eq!(Settings::default().npu.session_defaults(None).compile_cache, None, "no folder, no cache");
 }
 
 #[test]
@@ -67,6 +93,12 @@ fn every_invalid_value_is_reported_at_once_with_its_field_value_and_range() {
         context_length: 100,
         plugin_dir: Some("plugins".into()),
         documents: DocumentSettings { enabled: true, top_k: 0, min_similarity: 2.0, max_file_mb: 0 },
+        npu: NpuSettings {
+            performance_mode: "turbo".into(),
+            soc_model: Some(0),
+            htp_arch: Some(300),
+            compile_cache: true,
+        },
         ..Settings::default()
     };
     let error = settings.validate().expect_err("invalid settings");
@@ -84,6 +116,11 @@ fn every_invalid_value_is_reported_at_once_with_its_field_value_and_range() {
             "documents.topK: 0 is outside 1..=20",
             "documents.minSimilarity: 2 is outside -1..=1",
             "documents.maxFileMb: 0 is outside 1..=4096",
+            "npu.socModel: 0 is outside 1..=1000",
+            "npu.htpArch: 300 is outside 1..=255",
+            "npu.performanceMode: 'turbo' is not one of QNN's modes (burst, sustained_high_performance, \
+             high_performance, balanced, low_balanced, default, power_saver, low_power_saver, high_power_saver, \
+             extreme_power_saver)",
             "provider: 'not a provider' is not auto, npu, gpu, cpu, an execution provider name (letters, digits, \
              '_', '-', '.') or <EP name>#<device index>",
             "chatModel: 'models/relative' is a relative path: expected a folder name under the models folder or an \

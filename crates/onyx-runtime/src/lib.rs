@@ -19,6 +19,7 @@ pub mod doctor;
 mod error;
 mod ffi;
 mod loader;
+mod options;
 mod placement;
 mod provider;
 mod session;
@@ -27,9 +28,10 @@ pub use attempt::{Attempt, LibraryAttempt};
 pub use device::{DeviceInfo, DeviceKind};
 pub use error::{ProviderError, RuntimeError};
 pub use loader::{LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
+pub use options::{QnnOptions, SessionDefaults};
 pub use placement::{AssignedNode, AssignedSubgraph, Placement};
 pub use provider::{ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
-pub use session::{ModelSource, ProvidedSession, QnnOptions, SessionRequest};
+pub use session::{ModelSource, ProvidedSession, SessionRequest};
 
 /// Re-exported so crates above can name tensors and sessions without depending on `ort` directly
 /// at a different version.

@@ -11,6 +11,7 @@ use crate::attempt::LibraryAttempt;
 use crate::device::{self, DeviceInfo};
 use crate::error::RuntimeError;
 use crate::ffi::c_str_lossy;
+use crate::options::SessionDefaults;
 
 /// Where to look for ONNX Runtime and its plugins. Everything is optional: the defaults find the
 /// libraries that `scripts/setup.sh` put in the repository's `runtime/` folder, or the ones
@@ -90,6 +91,9 @@ pub struct Runtime {
     library: LoadedLibrary,
     plugins: Vec<PluginStatus>,
     devices: Vec<DeviceInfo>,
+    /// What every session gets unless its request says otherwise (the user's QNN options and
+    /// compile cache); changed when the settings change.
+    defaults: std::sync::RwLock<SessionDefaults>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -126,6 +130,17 @@ impl Runtime {
         Ok(RUNTIME.get_or_init(|| runtime))
     }
 
+    /// Sets what every later session gets unless its request says otherwise: the app and the
+    /// CLI pass the user's QNN options and compile cache folder here.
+    pub fn set_session_defaults(&self, defaults: SessionDefaults) {
+        *self.defaults.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = defaults;
+    }
+
+    /// What [`Runtime::set_session_defaults`] last set.
+    pub fn session_defaults(&self) -> SessionDefaults {
+        self.defaults.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
     /// The runtime if [`Runtime::init`] has succeeded in this process.
     pub fn get() -> Option<&'static Runtime> {
         RUNTIME.get()
@@ -158,7 +173,13 @@ impl Runtime {
 
         let plugins = register_plugins(&env, &plugin_dirs(config, &path));
         let devices = device::list(&env, config.npu_stand_in.as_deref());
-        Ok(Runtime { env, library: LoadedLibrary { path, version, skipped }, plugins, devices })
+        Ok(Runtime {
+            env,
+            library: LoadedLibrary { path, version, skipped },
+            plugins,
+            devices,
+            defaults: std::sync::RwLock::new(SessionDefaults::default()),
+        })
     }
 
     /// The library in use.

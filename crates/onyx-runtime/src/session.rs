@@ -10,6 +10,7 @@ use crate::attempt::Attempt;
 use crate::device::DeviceInfo;
 use crate::error::ProviderError;
 use crate::loader::Runtime;
+use crate::options::{QnnOptions, SessionDefaults};
 use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
 use crate::provider::{self, ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 
@@ -38,34 +39,6 @@ impl ModelSource<'_> {
     }
 }
 
-/// QNN EP options worth exposing to users. Only applied to sessions on `QNNExecutionProvider`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct QnnOptions {
-    /// `burst`, `sustained_high_performance`, `balanced`, `power_saver`, ... (QNN's names).
-    pub htp_performance_mode: Option<String>,
-    /// Snapdragon SoC model number, where known (lets QNN pick the right HTP settings).
-    pub soc_model: Option<String>,
-    /// HTP architecture, e.g. `73` or `75`, where known.
-    pub htp_arch: Option<String>,
-}
-
-impl QnnOptions {
-    fn entries(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut push = |key: &str, value: &Option<String>| {
-            if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
-                // `with_devices` routes options to an EP by this prefix.
-                out.push((format!("QNNExecutionProvider.{key}"), v.clone()));
-            }
-        };
-        push("htp_performance_mode", &self.htp_performance_mode);
-        push("soc_model", &self.soc_model);
-        push("htp_arch", &self.htp_arch);
-        out
-    }
-}
-
 /// Everything needed to build a session.
 #[derive(Clone, Debug)]
 pub struct SessionRequest<'a> {
@@ -75,10 +48,11 @@ pub struct SessionRequest<'a> {
     pub provider: ProviderChoice,
     /// Run entirely on the chosen EP or fail; no fallback to other devices or to the CPU EP.
     pub strict: bool,
-    /// QNN options.
+    /// QNN options; none means the runtime's defaults ([`crate::Runtime::set_session_defaults`]).
     pub qnn: QnnOptions,
-    /// Folder for compiled EP contexts (QNN context binaries, OpenVINO blobs). When set, the first
-    /// load on a compiling EP writes the context there and later loads skip compilation.
+    /// Folder for compiled EP contexts (QNN context binaries, OpenVINO blobs). When set (here or
+    /// in the runtime's defaults), the first load on a compiling EP writes the context there and
+    /// later loads skip compilation.
     pub compile_cache: Option<&'a Path>,
     /// Intra-op threads; `None` lets ORT choose.
     pub intra_threads: Option<usize>,
@@ -137,9 +111,10 @@ impl Runtime {
                 .map_err(|e| ProviderError::ModelUnreadable { path: path.to_path_buf(), reason: e.to_string() })?;
         }
         let (order, mut tried) = provider::plan(&request.provider, self.devices(), request.strict)?;
+        let defaults = self.session_defaults();
         for index in order {
             let device = &self.devices()[index];
-            match self.try_device(request, device) {
+            match self.try_device(request, &defaults, device) {
                 Ok((session, placement, cached)) => {
                     let (nodes_on_ep, nodes_total, shares) = match &cached {
                         Some(record) => (record.nodes_on_ep, record.nodes_total, record.placement.clone()),
@@ -186,11 +161,14 @@ impl Runtime {
     fn try_device(
         &self,
         request: &SessionRequest<'_>,
+        defaults: &SessionDefaults,
         device: &DeviceInfo,
     ) -> Result<(ort::session::Session, Placement, Option<CacheRecord>), String> {
         let mut configs: Vec<(&str, String)> = Vec::new();
+        let qnn = defaults.qnn_for(&request.qnn);
         let cache = request
             .compile_cache
+            .or(defaults.compile_cache.as_deref())
             .filter(|_| device.ep_name != CPU_EP)
             .map(|dir| cache_paths(dir, &request.model, device));
         let mut cached_record = None;
@@ -212,12 +190,12 @@ impl Runtime {
 
         // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
         let strict = request.strict && device.ep_name != CPU_EP;
-        let mut attempt = self.commit(request, device, model, &configs, strict);
+        let mut attempt = self.commit(request, qnn, device, model, &configs, strict);
         if attempt.is_err() && !configs.is_empty() {
             // Not every EP can write a compiled context (ggml cannot, for one). A cache is an
             // optimisation: it must never cost the user the device, so build without it.
             configs.clear();
-            attempt = self.commit(request, device, model, &configs, strict);
+            attempt = self.commit(request, qnn, device, model, &configs, strict);
         }
         let session = match attempt {
             Ok(session) => session,
@@ -226,17 +204,19 @@ impl Runtime {
             // the restriction and see whether any node goes to the CPU EP. That also names the
             // nodes, which ORT's message does not.
             Err(reason) if strict => {
-                return Err(match self.commit(request, device, model, &configs, false).map(|s| placement::read(&s)) {
-                    Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
-                        "strict mode: {} of {} nodes would fall back to the CPU EP, which strict mode forbids. \
+                return Err(
+                    match self.commit(request, qnn, device, model, &configs, false).map(|s| placement::read(&s)) {
+                        Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
+                            "strict mode: {} of {} nodes would fall back to the CPU EP, which strict mode forbids. \
                          Unsupported on {}: {}",
-                        placement.nodes_on(CPU_EP),
-                        placement.total_nodes(),
-                        device.ep_name,
-                        cpu_nodes(&placement)
-                    ),
-                    _ => reason,
-                });
+                            placement.nodes_on(CPU_EP),
+                            placement.total_nodes(),
+                            device.ep_name,
+                            cpu_nodes(&placement)
+                        ),
+                        _ => reason,
+                    },
+                );
             }
             Err(reason) => return Err(reason),
         };
@@ -260,6 +240,7 @@ impl Runtime {
     fn commit(
         &self,
         request: &SessionRequest<'_>,
+        qnn: &QnnOptions,
         device: &DeviceInfo,
         model: ModelSource<'_>,
         configs: &[(&str, String)],
@@ -288,7 +269,7 @@ impl Runtime {
         }
         // `with_devices` hands each EP only the options prefixed with its name, so QNN options
         // are harmless on other devices and the list can be passed whole.
-        let mut options = request.qnn.entries();
+        let mut options = qnn.entries();
         options.extend(request.ep_options.iter().cloned());
         builder = builder
             .with_devices([ort_device], (!options.is_empty()).then_some(options.as_slice()))

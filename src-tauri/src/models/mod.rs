@@ -11,6 +11,7 @@
 
 pub mod import;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -112,7 +113,8 @@ impl Reload {
 /// library or plugins changed (which only a restart applies once ONNX Runtime is loaded).
 pub fn reloads_for(old: &Settings, new: &Settings) -> (Reload, bool) {
     let runtime_changed = old.runtime_library != new.runtime_library || old.plugin_dir != new.plugin_dir;
-    let placement_changed = old.provider != new.provider || old.strict_npu != new.strict_npu;
+    // The NPU options change how sessions are built (and the cache they come from).
+    let placement_changed = old.provider != new.provider || old.strict_npu != new.strict_npu || old.npu != new.npu;
     let reload = Reload {
         chat: placement_changed || old.chat_model != new.chat_model,
         embedding: placement_changed || old.embedding_model != new.embedding_model,
@@ -131,6 +133,8 @@ struct Inner {
     settings: SettingsState,
     notices: Notices,
     catalog: Catalog,
+    /// Where compiled NPU models are kept (when the settings keep them).
+    compiled_models: PathBuf,
     engine: Mutex<EngineSlot>,
     chat: Mutex<Slot>,
     embedding: Mutex<Slot>,
@@ -151,13 +155,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ModelsState {
     /// A state with no engine yet; call [`ModelsState::reload`] to start loading.
-    pub fn new(app: AppHandle, settings: SettingsState, notices: Notices, catalog: Catalog) -> Self {
+    pub fn new(
+        app: AppHandle,
+        settings: SettingsState,
+        notices: Notices,
+        catalog: Catalog,
+        compiled_models: PathBuf,
+    ) -> Self {
         ModelsState {
             inner: Arc::new(Inner {
                 app,
                 settings,
                 notices,
                 catalog,
+                compiled_models,
                 engine: Mutex::new(EngineSlot::NotStarted),
                 chat: Mutex::new(Slot::new()),
                 embedding: Mutex::new(Slot::new()),
@@ -311,6 +322,8 @@ impl ModelsState {
                 return;
             }
         };
+        // Every session of this job is built with the NPU options the settings hold now.
+        engine.runtime().set_session_defaults(settings.npu.session_defaults(Some(&self.inner.compiled_models)));
         for kind in self.kinds(which) {
             let name = self.model_name(kind);
             let revision = self.change(kind, |slot| {

@@ -303,6 +303,29 @@ minSimilarity: number,
 maxFileMb: number, };
 
 /**
+ * The NPU's options (QNN's), and the cache of compiled NPU models.
+ */
+export type NpuSettings = { 
+/**
+ * QNN's HTP performance mode, one of [`PERFORMANCE_MODES`].
+ */
+performanceMode: string, 
+/**
+ * The Snapdragon's SoC model number for QNN (60 is the X Elite); `None` lets QNN ask the
+ * device. Needed only where QNN compiles for another chip (its x86-64 emulator).
+ */
+socModel: number | null, 
+/**
+ * The HTP architecture for QNN (73 on the X Elite); `None` lets QNN ask the device.
+ */
+htpArch: number | null, 
+/**
+ * Keep compiled NPU models in the app data folder, so a model compiles once, not at every
+ * load.
+ */
+compileCache: boolean, };
+
+/**
  * Everything the user can set. Serialized in camelCase; every field has a default, so a file
  * holding only some of them loads.
  */
@@ -375,6 +398,10 @@ seed: number | null,
  * Retrieval from the user's documents.
  */
 documents: DocumentSettings, 
+/**
+ * The NPU's options and the compiled-model cache.
+ */
+npu: NpuSettings, 
 /**
  * The app's colour scheme.
  */

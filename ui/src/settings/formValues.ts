@@ -100,7 +100,7 @@ function optionalText(text: string): string | null {
 }
 
 /**
- * The settings the form describes, on top of `base` (which supplies `version`), or the problems
+ * The settings the form describes, on top of `base` (which supplies `version` and `npu`), or the problems
  * that stop it from being sent.
  */
 export function fromForm(
@@ -140,6 +140,8 @@ export function fromForm(
       minSimilarity: number("documents.minSimilarity"),
       maxFileMb: number("documents.maxFileMb"),
     },
+    // Not on the form: the NPU options are kept as they are.
+    npu: base.npu,
     theme: values.theme,
   };
   return { settings, problems };

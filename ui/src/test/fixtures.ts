@@ -134,6 +134,7 @@ export const defaultSettings: Settings = {
   contextLength: 2048,
   seed: null,
   documents: { enabled: false, topK: 5, minSimilarity: 0.3, maxFileMb: 32 },
+  npu: { performanceMode: "burst", socModel: null, htpArch: null, compileCache: true },
   theme: "system",
 };
 
