@@ -1,7 +1,7 @@
 //! Cancellation that reaches into a running ORT call.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use onyx_runtime::ort::session::RunOptions;
 
@@ -15,6 +15,9 @@ pub struct CancelToken {
 struct Inner {
     cancelled: AtomicBool,
     run_options: RunOptions,
+    /// ORT runs started under this token: lets a caller (a test) cancel a run it knows is in
+    /// flight, instead of guessing with a sleep.
+    runs_started: AtomicUsize,
 }
 
 impl std::fmt::Debug for CancelToken {
@@ -28,7 +31,8 @@ impl CancelToken {
     pub fn new() -> Result<Self, crate::EngineError> {
         let run_options = RunOptions::new()
             .map_err(|e| crate::EngineError::Inference { provider: "-".into(), message: e.to_string() })?;
-        Ok(Self { inner: Arc::new(Inner { cancelled: AtomicBool::new(false), run_options }) })
+        let inner = Inner { cancelled: AtomicBool::new(false), run_options, runs_started: AtomicUsize::new(0) };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// Trips the switch: the next step does not start, and a running one is terminated.
@@ -43,8 +47,15 @@ impl CancelToken {
         self.inner.cancelled.load(Ordering::SeqCst)
     }
 
-    /// The run options every ORT call of a cancellable task uses.
+    /// How many ORT runs have started under this token.
+    pub fn runs_started(&self) -> usize {
+        self.inner.runs_started.load(Ordering::SeqCst)
+    }
+
+    /// The run options every ORT call of a cancellable task uses, taken right before the call:
+    /// a run counts as started from here.
     pub(crate) fn run_options(&self) -> &RunOptions {
+        self.inner.runs_started.fetch_add(1, Ordering::SeqCst);
         &self.inner.run_options
     }
 }

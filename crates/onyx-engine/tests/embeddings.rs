@@ -11,7 +11,6 @@
 //! Missing setup is a failure, never a skip: a green run must mean the model really ran.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use onyx_convert::manifest::{Manifest, QuantScheme, Target};
 use onyx_engine::embed::{EmbeddingModel, TextKind, Variant, cosine};
@@ -248,21 +247,31 @@ fn cancelling_stops_embedding_and_leaves_the_model_usable() {
     let err = model.embed(&texts, TextKind::Document, 4, &cancelled).expect_err("a cancelled token must stop it");
     assert!(matches!(err, EngineError::Cancelled), "{err}");
 
-    // Cancelled from another thread while ORT runs one batch of 64 full-length texts, which takes
-    // seconds on a laptop CPU: the run must be terminated, not waited for.
+    // Cancelled from another thread once ORT has started the one batch of 64 full-length texts
+    // (seconds of work): the token was not tripped when the engine last checked it, right before
+    // the run, so `Cancelled` can only come from the run itself being terminated. Had the run been
+    // waited for instead, this one-batch call would return vectors and the test would fail.
     let long = "Neural processing units accelerate matrix multiplication on laptops. ".repeat(40);
     let many = vec![long.as_str(); 64];
     let in_flight = token();
+    let returned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let canceller = {
-        let in_flight = in_flight.clone();
+        let (in_flight, returned) = (in_flight.clone(), std::sync::Arc::clone(&returned));
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            // Also stops waiting if `embed` returned without starting a run, so a failure there
+            // fails the test instead of hanging it.
+            while in_flight.runs_started() == 0 && !returned.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             in_flight.cancel();
         })
     };
-    let err = model.embed(&many, TextKind::Document, many.len(), &in_flight).expect_err("cancelled mid-way");
+    let result = model.embed(&many, TextKind::Document, many.len(), &in_flight);
+    returned.store(true, std::sync::atomic::Ordering::SeqCst);
     canceller.join().expect("canceller thread");
+    let err = result.expect_err("cancelled mid-way");
     assert!(matches!(err, EngineError::Cancelled), "{err}");
+    assert_eq!(in_flight.runs_started(), 1, "one batch, and it was the run that stopped");
 
     let vectors = model.embed(&texts, TextKind::Document, 12, &token()).expect("embed after cancelling");
     let worst = worst_cosine("cpu, after two cancellations", &golden, &identity(texts.len()), &vectors);

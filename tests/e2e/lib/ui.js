@@ -124,6 +124,58 @@ export async function screenshot(browser, name) {
   return file;
 }
 
+/**
+ * Starts recording, in the page, every value the elements `spec` names take from now on.
+ * `spec` is `{name: [selector, what]}`, where `what` is `"text"` (innerText, white space made
+ * one space), `"exists"`, or an attribute name; the last element matching `selector` is read. A
+ * MutationObserver takes a snapshot on every change of the DOM, so a state the window shows for
+ * one frame is recorded too, however the test is scheduled: nothing depends on how often it looks.
+ */
+export async function startRecording(browser, spec) {
+  await browser.execute((spec) => {
+    const snapshot = () => {
+      const values = {};
+      for (const [name, [selector, what]] of Object.entries(spec)) {
+        const all = document.querySelectorAll(selector);
+        const element = all.length === 0 ? null : all[all.length - 1];
+        if (what === "exists") values[name] = element !== null;
+        else if (element === null) values[name] = null;
+        else if (what === "text") values[name] = element.innerText.replace(/\s+/g, " ").trim();
+        else values[name] = element.getAttribute(what);
+      }
+      return values;
+    };
+    const log = [snapshot()];
+    let last = JSON.stringify(log[0]);
+    const observer = new MutationObserver(() => {
+      const now = snapshot();
+      const text = JSON.stringify(now);
+      if (text !== last) {
+        last = text;
+        log.push(now);
+      }
+    });
+    observer.observe(document.documentElement, { subtree: true, childList: true, characterData: true, attributes: true });
+    window.__onyxRecording?.observer.disconnect();
+    window.__onyxRecording = { log, observer };
+  }, spec);
+}
+
+/**
+ * Waits until the latest recorded snapshot satisfies `accept(snapshot, log)`, stops recording
+ * and returns every snapshot, in order. Checking for the end is the only repeated look; the
+ * states in between were all recorded by the page itself.
+ */
+export async function recordUntil(browser, accept, { timeout, message }) {
+  const log = await eventually(
+    () => browser.execute(() => window.__onyxRecording?.log ?? []),
+    (log) => log.length > 0 && accept(log[log.length - 1], log),
+    { timeout, message },
+  );
+  await browser.execute(() => window.__onyxRecording?.observer.disconnect());
+  return log;
+}
+
 /** Polls `read` until `accept` says yes, for at most `timeout` ms; returns the accepted value. */
 export async function eventually(read, accept, { timeout, interval = 200, message }) {
   const deadline = Date.now() + timeout;

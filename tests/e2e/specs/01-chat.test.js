@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import { App } from "../lib/app.js";
 import {
@@ -16,8 +15,10 @@ import {
   click,
   fieldByLabel,
   openView,
+  recordUntil,
   saveSettings,
   screenshot,
+  startRecording,
   waitForChatModel,
   waitForText,
 } from "../lib/ui.js";
@@ -32,19 +33,6 @@ const QUESTION = "Write a short story about a lighthouse keeper and a storm.";
 /** The longest reply: 512 tokens (the default maximum) at about 25 tokens/s, with room to spare. */
 const REPLY_TIMEOUT_MS = 90_000;
 
-/** The chat as the window shows it now: is a reply streaming, and the last assistant message's text. */
-function readChat(browser) {
-  return browser.execute(() => {
-    const replies = document.querySelectorAll('[data-testid="message-assistant"]');
-    const last = replies[replies.length - 1];
-    return {
-      streaming: document.querySelector('[data-testid="streaming"]') !== null,
-      text: last?.querySelector(".markdown")?.textContent ?? "",
-      stats: document.querySelector('[data-testid="reply-stats"]')?.textContent ?? null,
-    };
-  });
-}
-
 appTest(app, "a message streams its reply token by token, then shows the reply's statistics", async (context) => {
   const browser = await app.start();
   await waitForChatModel(browser);
@@ -55,19 +43,23 @@ appTest(app, "a message streams its reply token by token, then shows the reply's
   await openView(browser, "chat");
 
   await byTestId(browser, "composer-input").setValue(QUESTION);
+  await startRecording(browser, {
+    streaming: ['[data-testid="streaming"]', "exists"],
+    text: ['[data-testid="message-assistant"] .markdown', "text"],
+    stats: ['[data-testid="reply-stats"]', "text"],
+  });
   await click(byTestId(browser, "send-button"));
   await waitForText(browser, '[data-testid="message-user"]', QUESTION);
 
-  // Sample the reply while the "Writing…" indicator is up, until the stats appear.
-  const whileStreaming = [];
-  const deadline = Date.now() + REPLY_TIMEOUT_MS;
-  let state = await readChat(browser);
-  while (state.stats === null) {
-    assert.ok(Date.now() < deadline, `no reply statistics within ${REPLY_TIMEOUT_MS} ms`);
-    if (state.streaming && state.text !== "") whileStreaming.push(state.text);
-    await sleep(100);
-    state = await readChat(browser);
-  }
+  // Every state of the reply while the "Writing…" indicator is up, until the stats appear.
+  const log = await recordUntil(browser, (now) => now.stats !== null && !now.streaming, {
+    timeout: REPLY_TIMEOUT_MS,
+    message: "no reply statistics without the streaming indicator",
+  });
+  const whileStreaming = log
+    .filter((state) => state.streaming && state.text !== null && state.text !== "")
+    .map((state) => state.text);
+  const state = log[log.length - 1];
 
   const distinct = [...new Set(whileStreaming)];
   assert.ok(

@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import { App, REPO } from "../lib/app.js";
 import {
@@ -23,8 +22,10 @@ import {
   click,
   fieldByLabel,
   openView,
+  recordUntil,
   saveSettings,
   screenshot,
+  startRecording,
   waitForChatModel,
   visibleText,
   waitForEmbeddingModel,
@@ -94,17 +95,14 @@ appTest(app, "a provider chosen in Settings is applied, shown in the badge's det
   assert.ok(ggml !== undefined, "the ggml device is offered after the restart");
 
   await byTestId(browser, "settings-provider").selectByAttribute("value", ggml);
-  await saveSettings(browser);
   // The chat model reloads on the chosen device: the badge shows it loading, then the result.
-  const seen = [];
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const now = await badge(browser);
-    if (seen.at(-1) !== now.state) seen.push(now.state);
-    if (now.state === "ready" && seen.includes("loading")) break;
-    assert.ok(Date.now() < deadline, `the model did not reload: badge states ${seen.join(" → ")}`);
-    await sleep(50);
-  }
+  await startRecording(browser, { state: ['[data-testid="provider-badge"]', "data-state"] });
+  await saveSettings(browser);
+  const log = await recordUntil(browser, (now, log) => now.state === "ready" && log.some((s) => s.state === "loading"), {
+    timeout: 60_000,
+    message: "the model did not reload",
+  });
+  const seen = log.map((snapshot) => snapshot.state).filter((state, i, all) => i === 0 || all[i - 1] !== state);
   context.diagnostic(`badge during the switch: ${seen.join(" → ")}`);
   await waitForChatModel(browser);
 

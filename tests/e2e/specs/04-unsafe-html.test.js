@@ -17,7 +17,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import { App } from "../lib/app.js";
 import { addConversation } from "../lib/seed.js";
@@ -64,8 +63,18 @@ appTest(app, "HTML in a stored reply is shown as text and runs nothing", async (
   await item.waitForExist({ timeout: 10_000, timeoutMsg: "the seeded conversation is not listed" });
   await click(item);
   await waitForText(browser, '[data-testid="message-assistant"]', "Here is the snippet");
-  // Give an image's onerror or an inline script every chance to run.
-  await sleep(1500);
+  // Let anything the messages could have started finish: every image loads or fails (its
+  // onerror would have run by then), and two frames pass (scripts and handlers inserted with the
+  // messages have run). Waiting on those events, not on a clock, gives them every chance to run.
+  await browser.executeAsync((done) => {
+    const pending = [...document.images]
+      .filter((image) => !image.complete)
+      .map((image) => new Promise((settled) => {
+        image.addEventListener("load", settled, { once: true });
+        image.addEventListener("error", settled, { once: true });
+      }));
+    Promise.all(pending).then(() => requestAnimationFrame(() => requestAnimationFrame(() => done())));
+  });
 
   const page = await browser.execute(() => {
     // What the messages' text became (the reply's Markdown, the question's paragraph); the

@@ -12,7 +12,6 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 
 import { App, REPO } from "../lib/app.js";
 import {
@@ -22,8 +21,10 @@ import {
   click,
   fieldByLabel,
   openView,
+  recordUntil,
   saveSettings,
   screenshot,
+  startRecording,
   visibleText,
   waitForChatModel,
 } from "../lib/ui.js";
@@ -87,20 +88,18 @@ appTest(app, "a provider failing mid-reply moves the reply to the CPU, and the b
   // Send, and watch the badge while the reply streams.
   await openView(browser, "chat");
   await byTestId(browser, "composer-input").setValue(QUESTION);
+  await startRecording(browser, {
+    badge: ['[data-testid="provider-badge"]', "text"],
+    streaming: ['[data-testid="streaming"]', "exists"],
+    stats: ['[data-testid="reply-stats"]', "exists"],
+  });
   await click(byTestId(browser, "send-button"));
-  const seen = [];
-  let movedWhileStreaming = false;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const now = await badge(browser);
-    const streaming = await browser.execute(() => document.querySelector('[data-testid="streaming"]') !== null);
-    if (seen.at(-1) !== now.text) seen.push(now.text);
-    if (streaming && /fallback/.test(now.text)) movedWhileStreaming = true;
-    const stats = await browser.execute(() => document.querySelector('[data-testid="reply-stats"]') !== null);
-    if (stats && !streaming) break;
-    assert.ok(Date.now() < deadline, `the reply did not finish; badge texts: ${seen.join(" → ")}`);
-    await sleep(50);
-  }
+  const log = await recordUntil(browser, (now) => now.stats && !now.streaming, {
+    timeout: 120_000,
+    message: "the reply did not finish",
+  });
+  const seen = log.map((snapshot) => snapshot.badge).filter((text, i, all) => i === 0 || all[i - 1] !== text);
+  const movedWhileStreaming = log.some((snapshot) => snapshot.streaming && /fallback/.test(snapshot.badge ?? ""));
   context.diagnostic(`badge during the reply: ${seen.join(" → ")}`);
   assert.ok(movedWhileStreaming, `the badge did not show the fallback while the reply streamed: ${seen.join(" → ")}`);
   assert.deepEqual(seen, [before.text, "CPU 100% of nodes fallback"]);
