@@ -23,7 +23,7 @@ use onyx_convert::folder::{Layout, ModelFolder};
 use onyx_convert::hf::{Pooling, Prefixes, SentenceTransformers};
 use onyx_convert::manifest::{self, MANIFEST_FILE, Manifest, ModelKind, Shapes, Target};
 use onyx_runtime::ort::session::{Session, SessionInputValue};
-use onyx_runtime::ort::value::{Tensor, TensorElementType};
+use onyx_runtime::ort::value::Tensor;
 use onyx_runtime::{
     ActiveProvider, Attempt, DeviceKind, ModelSource, ProvidedSession, ProviderChoice, ProviderError, Runtime,
     SessionRequest,
@@ -31,6 +31,15 @@ use onyx_runtime::{
 use tokenizers::{PostProcessor, Tokenizer};
 
 use crate::{CancelToken, EngineError};
+
+mod graph_io;
+mod pooling;
+mod variants;
+
+use graph_io::{GraphIo, InputRole, Readout, hidden_size, inspect_graph};
+pub use pooling::cosine;
+use pooling::{normalize, pad_into, pool};
+use variants::{build_package_session, build_session, graph_file};
 
 /// Texts per run on dynamic graphs when the caller passes 0: large enough to keep the CPU's
 /// matrix kernels busy, small enough that a batch of 256-token texts stays within a few hundred MB.
@@ -76,31 +85,6 @@ impl Variant {
             Variant::Npu => Target::Npu,
         }
     }
-}
-
-/// What each graph input carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InputRole {
-    Ids,
-    Mask,
-    TypeIds,
-}
-
-/// Which output holds the answer, and whether it still needs pooling.
-#[derive(Clone, Debug)]
-enum Readout {
-    /// `[batch, dim]`, pooled inside the graph.
-    Pooled(String),
-    /// `[batch, sequence, dim]`, pooled here.
-    Tokens { name: String, pooling: Pooling },
-}
-
-/// What [`inspect_graph`] learned about a graph's inputs and outputs.
-struct GraphIo {
-    inputs: Vec<(String, InputRole)>,
-    readout: Readout,
-    /// The output's width, when the graph fixes it.
-    dim: Option<usize>,
 }
 
 /// One tokenized text. Kept as u32 until a batch is assembled: all texts of a call are tokenized
@@ -500,39 +484,6 @@ impl EmbeddingModel {
     }
 }
 
-/// Cosine similarity of two vectors, in `-1.0..=1.0`. Vectors of different lengths come from
-/// different models and are not comparable, so they score 0, as does a zero vector.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() {
-        return 0.0;
-    }
-    // f64 sums: this is for reports and tests, where the last digits matter more than speed.
-    let (mut dot, mut norm_a, mut norm_b) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        dot += x * y;
-        norm_a += x * x;
-        norm_b += y * y;
-    }
-    let norms = (norm_a * norm_b).sqrt();
-    if norms == 0.0 { 0.0 } else { (dot / norms) as f32 }
-}
-
-/// The one graph of an embedding variant.
-fn graph_file(entry: &manifest::Variant) -> Result<&str, EngineError> {
-    match entry.files.as_slice() {
-        [file] => Ok(file),
-        files => Err(EngineError::package(
-            file_list(files),
-            format!("the {} variant of an embedding package must have one graph", entry.target),
-        )),
-    }
-}
-
-fn file_list(files: &[String]) -> PathBuf {
-    PathBuf::from(files.join(" + "))
-}
-
 fn read_tokenizer(path: &Path) -> Result<Tokenizer, EngineError> {
     Tokenizer::from_file(path).map_err(|e| EngineError::package(path, format!("unreadable tokenizer: {e}")))
 }
@@ -554,268 +505,4 @@ fn limit_tokenizer(tokenizer: &mut Tokenizer, path: &Path, max_tokens: usize) ->
     tokenizer.with_truncation(Some(truncation)).map_err(|e| EngineError::package(path, e.to_string()))?;
     tokenizer.with_padding(None);
     Ok(())
-}
-
-fn build_session(
-    runtime: &Runtime,
-    model_file: &Path,
-    choice: &ProviderChoice,
-    strict: bool,
-) -> Result<ProvidedSession, EngineError> {
-    let mut request = SessionRequest::new(ModelSource::File(model_file), choice.clone());
-    request.strict = strict;
-    Ok(runtime.build_session(&request)?)
-}
-
-fn build_variant(
-    runtime: &Runtime,
-    dir: &Path,
-    entry: &manifest::Variant,
-    choice: &ProviderChoice,
-    strict: bool,
-) -> Result<ProvidedSession, EngineError> {
-    // ModelFolder::open checked that the files are there.
-    build_session(runtime, &dir.join(graph_file(entry)?), choice, strict)
-}
-
-/// Picks and builds the package graph to use; see [`EmbeddingModel::load`].
-fn build_package_session<'m>(
-    runtime: &Runtime,
-    dir: &Path,
-    manifest: &'m Manifest,
-    choice: &ProviderChoice,
-    strict: bool,
-    forced: Option<Variant>,
-) -> Result<(Variant, &'m manifest::Variant, ProvidedSession), EngineError> {
-    let find = |variant: Variant| manifest.variant(variant.target());
-    if let Some(variant) = forced {
-        let entry = find(variant).ok_or_else(|| {
-            let listed: Vec<&str> = manifest.variants.iter().map(|v| v.target.as_str()).collect();
-            EngineError::package(
-                dir.join(MANIFEST_FILE),
-                format!("has no {} variant (it has {})", variant.target().as_str(), listed.join(", ")),
-            )
-        })?;
-        return Ok((variant, entry, build_variant(runtime, dir, entry, choice, strict)?));
-    }
-
-    let (primary, primary_entry) = match (find(Variant::Cpu), find(Variant::Npu)) {
-        (Some(entry), _) => (Variant::Cpu, entry),
-        (None, Some(entry)) => (Variant::Npu, entry),
-        (None, None) => {
-            return Err(EngineError::package(dir.join(MANIFEST_FILE), "has neither a cpu nor an npu variant"));
-        }
-    };
-    let mut primary_built = build_variant(runtime, dir, primary_entry, choice, strict);
-    let npu_entry = find(Variant::Npu).filter(|_| primary == Variant::Cpu);
-    if let Some(npu_entry) = npu_entry
-        && npu_in_play(&primary_built)
-    {
-        let note = match build_variant(runtime, dir, npu_entry, choice, strict) {
-            Ok(built) if built.provider.device_kind == DeviceKind::Npu => {
-                return Ok((Variant::Npu, npu_entry, built));
-            }
-            Ok(built) => Attempt {
-                ep: built.provider.ep,
-                device: built.provider.device_name,
-                device_index: Some(built.provider.device_index),
-                device_kind: Some(built.provider.device_kind),
-                reason: format!("the npu variant ({}) did not run on an NPU", npu_entry.files.join(" + ")),
-            },
-            Err(error @ EngineError::Package { .. }) => return Err(error),
-            Err(error) => Attempt::without_device("npu variant", format!("{}: {error}", npu_entry.files.join(" + "))),
-        };
-        // Keep the report honest about why the NPU graph is not the one running.
-        match &mut primary_built {
-            Ok(built) => built.provider.tried.push(note),
-            Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried.push(note),
-            Err(_) => {}
-        }
-    }
-    Ok((primary, primary_entry, primary_built?))
-}
-
-/// Whether an NPU was involved in building the cpu variant: it runs there, or one was tried and
-/// refused it. NPU compilers reject dynamic shapes, so the second case is the common one, and
-/// exactly when the static graph is worth building.
-fn npu_in_play(built: &Result<ProvidedSession, EngineError>) -> bool {
-    match built {
-        Ok(built) => {
-            built.provider.device_kind == DeviceKind::Npu || built.provider.tried.iter().any(Attempt::was_on_npu)
-        }
-        Err(EngineError::Provider(ProviderError::AllFailed { tried, .. })) => tried.iter().any(Attempt::was_on_npu),
-        Err(_) => false,
-    }
-}
-
-/// Maps the graph's inputs to token rows and picks its output. `prefer_pooled` reads an in-graph
-/// `sentence_embedding` when there is one (Onyx packages); otherwise token vectors are preferred,
-/// since what a foreign export's pooled output contains is not recorded anywhere.
-fn inspect_graph(
-    session: &Session,
-    model_file: &Path,
-    prefer_pooled: bool,
-    pooling: Pooling,
-) -> Result<GraphIo, EngineError> {
-    let mut inputs = Vec::new();
-    for input in session.inputs() {
-        let role = match input.name() {
-            bert::INPUT_IDS => InputRole::Ids,
-            bert::ATTENTION_MASK => InputRole::Mask,
-            bert::TOKEN_TYPE_IDS => InputRole::TypeIds,
-            other => {
-                return Err(EngineError::package(
-                    model_file,
-                    format!(
-                        "graph input '{other}' is not one of {}, {}, {}",
-                        bert::INPUT_IDS,
-                        bert::ATTENTION_MASK,
-                        bert::TOKEN_TYPE_IDS
-                    ),
-                ));
-            }
-        };
-        let element = input.dtype().tensor_type();
-        if element != Some(TensorElementType::Int64) {
-            return Err(EngineError::package(
-                model_file,
-                format!("graph input '{}' is {element:?}; Onyx feeds int64 token rows", input.name()),
-            ));
-        }
-        inputs.push((input.name().to_owned(), role));
-    }
-    // Without a mask, padding would leak into attention and pooling.
-    for (role, name) in [(InputRole::Ids, bert::INPUT_IDS), (InputRole::Mask, bert::ATTENTION_MASK)] {
-        if !inputs.iter().any(|(_, r)| *r == role) {
-            return Err(EngineError::package(model_file, format!("the graph has no '{name}' input")));
-        }
-    }
-
-    let output = |name: &str| session.outputs().iter().find(|o| o.name() == name);
-    let pooled = output(bert::SENTENCE_EMBEDDING).map(|o| (o, Readout::Pooled(o.name().to_owned())));
-    let tokens = TOKEN_OUTPUTS
-        .iter()
-        .find_map(|&name| output(name))
-        .map(|o| (o, Readout::Tokens { name: o.name().to_owned(), pooling }));
-    let chosen = if prefer_pooled { pooled.or(tokens) } else { tokens.or(pooled) };
-    let Some((outlet, readout)) = chosen else {
-        let names: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-        return Err(EngineError::package(
-            model_file,
-            format!(
-                "the graph has none of the outputs {}, {} (it has {})",
-                bert::SENTENCE_EMBEDDING,
-                TOKEN_OUTPUTS.join(", "),
-                names.join(", ")
-            ),
-        ));
-    };
-    let element = outlet.dtype().tensor_type();
-    if element != Some(TensorElementType::Float32) {
-        return Err(EngineError::package(
-            model_file,
-            format!("graph output '{}' is {element:?}; only float32 outputs are read", outlet.name()),
-        ));
-    }
-    let dim = outlet.dtype().tensor_shape().and_then(|s| s.last().copied()).and_then(|d| usize::try_from(d).ok());
-    Ok(GraphIo { inputs, readout, dim: dim.filter(|&d| d > 0) })
-}
-
-/// The embedding width from `config.json`, for exports whose graph leaves it dynamic.
-fn hidden_size(dir: &Path) -> Result<usize, EngineError> {
-    let path = dir.join("config.json");
-    let unknown =
-        |why: String| EngineError::package(&path, format!("the graph does not fix the embedding width and {why}"));
-    let text = std::fs::read_to_string(&path).map_err(|e| unknown(format!("config.json is unreadable ({e})")))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| unknown(format!("config.json is not JSON ({e})")))?;
-    json.get("hidden_size")
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|d| usize::try_from(d).ok())
-        .filter(|&d| d > 0)
-        .ok_or_else(|| unknown("config.json has no hidden_size".into()))
-}
-
-/// Appends `row` as int64, right-padded with zeros to `length`. Padding ids are masked out, so 0
-/// (a valid id in any vocabulary) is as good as the tokenizer's pad token.
-fn pad_into(out: &mut Vec<i64>, row: &[u32], length: usize) {
-    out.extend(row.iter().map(|&v| i64::from(v)));
-    out.extend(std::iter::repeat_n(0, length.saturating_sub(row.len())));
-}
-
-/// Pools one text's token vectors (`tokens` is `[sequence, dim]`, row-major) under its attention
-/// mask, as sentence-transformers' `Pooling` module does. Scale does not matter: the result is
-/// normalised afterwards, which is also why mean and mean-sqrt-len pooling coincide here.
-fn pool(tokens: &[f32], mask: &[u32], dim: usize, pooling: Pooling) -> Vec<f32> {
-    let valid: Vec<(usize, &[f32])> =
-        tokens.chunks_exact(dim).enumerate().filter(|(i, _)| mask.get(*i).is_some_and(|&m| m != 0)).collect();
-    let Some(&(_, last)) = valid.last() else {
-        return vec![0.0; dim];
-    };
-    match pooling {
-        Pooling::Cls => tokens[..dim].to_vec(),
-        Pooling::LastToken => last.to_vec(),
-        Pooling::Max => valid.iter().fold(vec![f32::NEG_INFINITY; dim], |mut acc, (_, row)| {
-            acc.iter_mut().zip(*row).for_each(|(a, &x)| *a = a.max(x));
-            acc
-        }),
-        Pooling::Mean | Pooling::MeanSqrtLen | Pooling::WeightedMean => {
-            let mut sum = vec![0.0f32; dim];
-            for &(position, row) in &valid {
-                // Weighted mean weighs position i (from 0) by i + 1.
-                let weight = if pooling == Pooling::WeightedMean { (position + 1) as f32 } else { 1.0 };
-                sum.iter_mut().zip(row).for_each(|(s, &x)| *s += weight * x);
-            }
-            sum
-        }
-    }
-}
-
-fn normalize(vector: &mut [f32]) {
-    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(MIN_NORM);
-    vector.iter_mut().for_each(|x| *x /= norm);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pooling_ignores_padding() {
-        // Three positions of width 2; the last is padding and must not count.
-        let tokens = [1.0, 0.0, 3.0, 2.0, 100.0, 100.0];
-        let mask = [1, 1, 0];
-        assert_eq!(pool(&tokens, &mask, 2, Pooling::Mean), vec![4.0, 2.0]);
-        assert_eq!(pool(&tokens, &mask, 2, Pooling::Max), vec![3.0, 2.0]);
-        assert_eq!(pool(&tokens, &mask, 2, Pooling::Cls), vec![1.0, 0.0]);
-        assert_eq!(pool(&tokens, &mask, 2, Pooling::LastToken), vec![3.0, 2.0]);
-        assert_eq!(pool(&tokens, &mask, 2, Pooling::WeightedMean), vec![7.0, 4.0]);
-        assert_eq!(pool(&tokens, &[0, 0, 0], 2, Pooling::Mean), vec![0.0, 0.0]);
-    }
-
-    #[test]
-    fn normalize_gives_unit_length_and_keeps_zero_vectors_finite() {
-        let mut v = vec![3.0, 4.0];
-        normalize(&mut v);
-        assert_eq!(v, vec![0.6, 0.8]);
-        let mut zero = vec![0.0, 0.0];
-        normalize(&mut zero);
-        assert_eq!(zero, vec![0.0, 0.0]);
-    }
-
-    #[test]
-    fn cosine_handles_scale_zero_and_mismatched_lengths() {
-        assert!((cosine(&[1.0, 2.0], &[2.0, 4.0]) - 1.0).abs() < 1e-7);
-        assert!((cosine(&[1.0, 0.0], &[0.0, 1.0])).abs() < 1e-7);
-        assert!((cosine(&[1.0, 0.0], &[-1.0, 0.0]) + 1.0).abs() < 1e-7);
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
-        assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
-    }
-
-    #[test]
-    fn padding_fills_with_zeros() {
-        let mut out = vec![9];
-        pad_into(&mut out, &[1, 2], 4);
-        assert_eq!(out, vec![9, 1, 2, 0, 0]);
-    }
 }
