@@ -1,14 +1,15 @@
-//! A reader for Hugging Face safetensors checkpoints, single-file or sharded.
+//! Hugging Face safetensors checkpoints, single-file or sharded, read with the `safetensors`
+//! crate (Hugging Face's own reader).
 //!
 //! A safetensors file is an 8-byte little-endian header length, a JSON header mapping tensor
 //! names to `{dtype, shape, data_offsets}`, then the raw little-endian tensor bytes. Files are
 //! memory-mapped, so opening a multi-gigabyte checkpoint costs nothing until a tensor is read,
 //! and only that tensor is ever copied (into an `f32` vector).
 //!
-//! Checkpoints come from anywhere, so nothing in a header is trusted: the header length is
-//! bounded by the file size, every offset must lie inside the data region, and every tensor's
-//! byte length must equal its element count times its element size. All of that is checked once,
-//! in [`SafeTensors::open`], so later reads cannot go out of bounds.
+//! Checkpoints come from anywhere, so nothing in a header is trusted. The crate checks, once, in
+//! [`SafeTensors::open`], that the header length fits the file, that the tensors' offsets tile
+//! the data region exactly, and that each tensor's byte length is its element count times its
+//! element size; so later reads cannot go out of bounds. Its errors are reported with the file.
 //!
 //! Sharded checkpoints (`model.safetensors.index.json` with a `weight_map` from tensor name to
 //! shard file) open as one [`SafeTensors`] whose tensors span all shards.
@@ -18,6 +19,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
+use safetensors::SafeTensorError;
 use serde::Deserialize;
 
 use crate::ConvertError;
@@ -27,8 +29,8 @@ pub const SINGLE_FILE: &str = "model.safetensors";
 /// File name of a sharded checkpoint's index inside a model folder.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 
-/// The safetensors reference implementation refuses headers above 100 MB; a larger one is
-/// damage or an attack, not a checkpoint, and would otherwise be parsed into memory whole.
+/// The safetensors crate refuses headers above 100 MB: a larger one is damage or an attack, not
+/// a checkpoint.
 const MAX_HEADER_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Element types a safetensors header can declare.
@@ -46,12 +48,12 @@ pub enum Dtype {
 }
 
 impl Dtype {
-    fn parse(name: &str) -> Self {
-        match name {
-            "F32" => Dtype::F32,
-            "F16" => Dtype::F16,
-            "BF16" => Dtype::Bf16,
-            other => Dtype::Other(other.to_owned()),
+    fn from_header(dtype: safetensors::Dtype) -> Self {
+        match dtype {
+            safetensors::Dtype::F32 => Dtype::F32,
+            safetensors::Dtype::F16 => Dtype::F16,
+            safetensors::Dtype::BF16 => Dtype::Bf16,
+            other => Dtype::Other(other.to_string()),
         }
     }
 
@@ -120,13 +122,6 @@ impl std::fmt::Debug for SafeTensors {
             .field("tensors", &self.tensors.len())
             .finish()
     }
-}
-
-#[derive(Deserialize)]
-struct HeaderEntry {
-    dtype: String,
-    shape: Vec<u64>,
-    data_offsets: [u64; 2],
 }
 
 #[derive(Deserialize)]
@@ -286,77 +281,45 @@ fn read_shard(path: &Path, shard: usize, tensors: &mut BTreeMap<String, TensorEn
     // us; that is the accepted caveat of every mmap-based reader (safetensors' own included), and
     // all offsets were checked against the length seen here, so reads stay inside the mapping.
     let map = unsafe { Mmap::map(&file) }.map_err(|source| ConvertError::Io { path: path.to_path_buf(), source })?;
-    let file_len = map.len() as u64;
-
-    let Some(length_bytes) = map.get(..8) else {
-        return Err(ConvertError::malformed(
-            path,
-            format!("file is {file_len} bytes, too short for the 8-byte header length"),
-        ));
-    };
-    let mut length = [0u8; 8];
-    length.copy_from_slice(length_bytes);
-    let header_len = u64::from_le_bytes(length);
-    if header_len > MAX_HEADER_BYTES {
-        return Err(ConvertError::malformed(
-            path,
-            format!("header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit"),
-        ));
-    }
-    if header_len > file_len - 8 {
-        return Err(ConvertError::malformed(
-            path,
-            format!("header length {header_len} runs past the end of the {file_len}-byte file"),
-        ));
-    }
-    // Both bounds fit in usize: they are at most the mapping's length.
-    let data_start = 8 + header_len as usize;
-    let header_bytes = map.get(8..data_start).unwrap_or_default();
-    let header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header_bytes)
-        .map_err(|e| ConvertError::malformed(path, format!("header is not a JSON object: {e}")))?;
-    let data_len = map.len() - data_start;
-
-    for (name, value) in header {
-        if name == "__metadata__" {
-            continue;
-        }
-        let entry: HeaderEntry = serde_json::from_value(value)
-            .map_err(|e| ConvertError::malformed(path, format!("header entry for tensor '{name}': {e}")))?;
-        let dtype = Dtype::parse(&entry.dtype);
-        let [begin, end] = entry.data_offsets;
-        if begin > end || end > data_len as u64 {
-            return Err(ConvertError::malformed(
-                path,
-                format!("tensor '{name}' has data_offsets [{begin}, {end}], outside the {data_len}-byte data region"),
-            ));
-        }
-        let shape = entry
-            .shape
-            .iter()
-            .map(|&d| usize::try_from(d).ok())
-            .collect::<Option<Vec<usize>>>()
-            .ok_or_else(|| ConvertError::malformed(path, format!("tensor '{name}' has shape {:?}", entry.shape)))?;
-        let elements = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if let Some(size) = dtype.size_in_bytes() {
-            let expected = elements.and_then(|n| n.checked_mul(size));
-            if expected != Some((end - begin) as usize) {
-                return Err(ConvertError::malformed(
-                    path,
-                    format!(
-                        "tensor '{name}' ({dtype}, shape {shape:?}) needs {} bytes but data_offsets give {}",
-                        expected.map_or_else(|| "more than usize::MAX".to_owned(), |n| n.to_string()),
-                        end - begin
-                    ),
-                ));
-            }
-        }
-        let entry =
-            TensorEntry { shard, dtype, shape, start: data_start + begin as usize, end: data_start + end as usize };
+    let (header_len, metadata) =
+        safetensors::SafeTensors::read_metadata(&map).map_err(|error| header_error(path, &map, error))?;
+    let data_start = 8 + header_len;
+    for (name, info) in metadata.tensors() {
+        let (begin, end) = info.data_offsets;
+        let entry = TensorEntry {
+            shard,
+            dtype: Dtype::from_header(info.dtype),
+            shape: info.shape.clone(),
+            start: data_start + begin,
+            end: data_start + end,
+        };
         if tensors.insert(name.clone(), entry).is_some() {
             return Err(ConvertError::malformed(path, format!("tensor '{name}' appears in more than one shard")));
         }
     }
     Ok(Shard { path: path.to_path_buf(), map })
+}
+
+/// The crate's verdict on a header, with what the file itself says where that helps.
+fn header_error(path: &Path, map: &[u8], error: SafeTensorError) -> ConvertError {
+    let file_len = map.len();
+    let header_len = map.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_le_bytes);
+    let problem = match (&error, header_len) {
+        (SafeTensorError::HeaderTooSmall, _) => {
+            format!("file is {file_len} bytes, too short for the 8-byte header length")
+        }
+        (SafeTensorError::HeaderTooLarge, Some(n)) => {
+            format!("header length {n} exceeds the {MAX_HEADER_BYTES}-byte limit")
+        }
+        (SafeTensorError::InvalidHeaderLength, Some(n)) => {
+            format!("header length {n} runs past the end of the {file_len}-byte file")
+        }
+        (SafeTensorError::InvalidHeader(_) | SafeTensorError::InvalidHeaderDeserialization(_), _) => {
+            format!("header is not a JSON object of tensors: {error}")
+        }
+        _ => format!("invalid header: {error}"),
+    };
+    ConvertError::malformed(path, problem)
 }
 
 /// One tensor to write with [`write_f32`].
@@ -466,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn damaged_headers_are_rejected_naming_the_file_and_value() {
+    fn damaged_headers_are_rejected_naming_the_file_and_the_problem() {
         let dir = tempfile::tempdir().expect("tempdir");
         let short = dir.path().join("short.safetensors");
         std::fs::write(&short, [1, 2, 3]).expect("write");
@@ -493,21 +456,22 @@ mod tests {
 
         let missing_field = raw_file(dir.path(), "field.safetensors", r#"{"a":{"dtype":"F32","shape":[1]}}"#, &[0; 4]);
         let err = error_of(&missing_field);
-        assert!(err.contains("'a'") && err.contains("data_offsets"), "{err}");
+        assert!(err.contains("field.safetensors") && err.contains("missing field `data_offsets`"), "{err}");
 
         let header = r#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
         let out_of_range = raw_file(dir.path(), "range.safetensors", header, &[0; 8]);
         let err = error_of(&out_of_range);
-        assert!(err.contains("'a'") && err.contains("[0, 16]") && err.contains("8-byte data region"), "{err}");
+        assert!(err.contains("range.safetensors") && err.contains("not fully covered"), "{err}");
 
         let header = r#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[12,4]}}"#;
         let reversed = raw_file(dir.path(), "reversed.safetensors", header, &[0; 16]);
-        assert!(error_of(&reversed).contains("[12, 4]"));
+        let err = error_of(&reversed);
+        assert!(err.contains("reversed.safetensors") && err.contains("invalid offset for tensor `a`"), "{err}");
 
         let header = r#"{"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,16]}}"#;
         let mismatch = raw_file(dir.path(), "mismatch.safetensors", header, &[0; 16]);
         let err = error_of(&mismatch);
-        assert!(err.contains("'a'") && err.contains("needs 8 bytes") && err.contains("give 16"), "{err}");
+        assert!(err.contains("mismatch.safetensors") && err.contains("invalid shape, data type, or offset"), "{err}");
 
         let header = r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#;
         let negative = raw_file(dir.path(), "negative.safetensors", header, &[0; 4]);
@@ -515,7 +479,8 @@ mod tests {
 
         let header = format!(r#"{{"a":{{"dtype":"F32","shape":[{},{}],"data_offsets":[0,4]}}}}"#, u64::MAX, 2);
         let overflow = raw_file(dir.path(), "overflow.safetensors", &header, &[0; 4]);
-        assert!(error_of(&overflow).contains("more than usize::MAX"));
+        let err = error_of(&overflow);
+        assert!(err.contains("overflow.safetensors") && err.contains("overflow computing buffer size"), "{err}");
 
         let empty_dir = tempfile::tempdir().expect("tempdir");
         let err = error_of(empty_dir.path());
