@@ -84,6 +84,34 @@ describe("SettingsForm", () => {
     expect(await screen.findByText(/^Saved\./)).toBeInTheDocument();
   });
 
+  it("saves the NPU options and shows the shell's verdict on them beside each", async () => {
+    const { save, user } = setup(() =>
+      Promise.resolve(
+        new CommandError({
+          code: "invalid_settings",
+          message: "invalid settings: npu.htpArch: 300 is outside 1..=255",
+        }),
+      ),
+    );
+    await user.selectOptions(screen.getByTestId("settings-npu-performance"), "balanced");
+    await user.click(screen.getByTestId("settings-npu-cache"));
+    await user.type(screen.getByLabelText("Snapdragon SoC model"), "60");
+    await user.type(screen.getByLabelText("HTP architecture"), "300");
+    await user.click(screen.getByTestId("settings-save"));
+    expect(save).toHaveBeenCalledWith(
+      expect.objectContaining({
+        npu: { performanceMode: "balanced", compileCache: false, socModel: 60, htpArch: 300 },
+      }),
+    );
+    expect(screen.getByLabelText("HTP architecture")).toHaveAccessibleDescription(/300 is outside 1\.\.=255/);
+    // Cleared, the numbers mean "ask the device" again.
+    await user.clear(screen.getByLabelText("Snapdragon SoC model"));
+    await user.clear(screen.getByLabelText("HTP architecture"));
+    await user.click(screen.getByTestId("settings-save"));
+    const last = save.mock.lastCall?.[0];
+    expect(last?.npu).toEqual({ performanceMode: "balanced", compileCache: false, socModel: null, htpArch: null });
+  });
+
   it("lists the models of each kind", () => {
     setup(() => Promise.resolve(null));
     const chat = within(screen.getByLabelText("Chat model")).getAllByRole("option");

@@ -4,7 +4,14 @@ import { ErrorBanner } from "../common/ErrorBanner";
 import type { CommandError, DeviceInfo, ModelEntry, Settings, Theme } from "../ipc";
 import { CheckboxField, Field, FormSection } from "./fields";
 import { ModelSelect, modelChoices, NumberRow, PathField } from "./inputs";
-import { FORM_FIELDS, fromForm, toForm, type FormValues, type NumberField } from "./formValues";
+import {
+  FORM_FIELDS,
+  PERFORMANCE_MODES,
+  fromForm,
+  toForm,
+  type FormValues,
+  type NumberField,
+} from "./formValues";
 import { hasProblems, listProblems, NO_PROBLEMS, parseProblems, type Problems } from "./problems";
 import { providerOptions } from "./providerOptions";
 
@@ -183,6 +190,61 @@ export function SettingsForm({
         />
       </FormSection>
 
+      <FormSection title="NPU (Qualcomm QNN)">
+        <Field
+          label="NPU performance mode"
+          problem={problem("npu.performanceMode")}
+          hint="How hard the Hexagon NPU works while it answers; faster modes draw more power."
+        >
+          {(control) => (
+            <select
+              {...control}
+              data-testid="settings-npu-performance"
+              value={values.npu.performanceMode}
+              onChange={(event) => {
+                set("npu", { ...values.npu, performanceMode: event.target.value });
+              }}
+            >
+              {PERFORMANCE_MODES.map((mode) => (
+                <option key={mode.value} value={mode.value}>
+                  {mode.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <CheckboxField
+          label="Keep compiled NPU models"
+          hint="A model is compiled for the NPU once, and later starts load the compiled copy."
+          checked={values.npu.compileCache}
+          problem={problem("npu.compileCache")}
+          testId="settings-npu-cache"
+          onChange={(checked) => {
+            set("npu", { ...values.npu, compileCache: checked });
+          }}
+        />
+        <div className="form-grid">
+          <NpuNumber
+            label="Snapdragon SoC model"
+            hint="QNN's number for the chip (60 is the X Elite); empty to ask the device."
+            value={values.npu.socModel}
+            problem={problem("npu.socModel")}
+            onChange={(value) => {
+              set("npu", { ...values.npu, socModel: value });
+            }}
+          />
+          <NpuNumber
+            label="HTP architecture"
+            hint="The NPU's generation (73 on the X Elite); empty to ask the device."
+            value={values.npu.htpArch}
+            problem={problem("npu.htpArch")}
+            onChange={(value) => {
+              set("npu", { ...values.npu, htpArch: value });
+            }}
+          />
+        </div>
+      </FormSection>
+
       <FormSection title="Models">
         <ModelSelect
           label="Chat model"
@@ -331,5 +393,38 @@ export function SettingsForm({
         </span>
       </div>
     </form>
+  );
+}
+
+/** An optional whole number of the NPU section: empty means "ask the device". */
+function NpuNumber({
+  label,
+  hint,
+  value,
+  problem,
+  onChange,
+}: {
+  label: string;
+  hint: string;
+  value: string;
+  problem: string | undefined;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <Field label={label} hint={hint} problem={problem}>
+      {(control) => (
+        <input
+          {...control}
+          type="number"
+          step="1"
+          min="1"
+          placeholder="ask the device"
+          value={value}
+          onChange={(event) => {
+            onChange(event.target.value);
+          }}
+        />
+      )}
+    </Field>
   );
 }

@@ -33,8 +33,20 @@ export interface FormValues {
   /** Empty means a fresh seed per reply. */
   seed: string;
   documentsEnabled: boolean;
+  /** The NPU's options; empty SoC model and HTP arch mean "ask the device". */
+  npu: { performanceMode: string; compileCache: boolean; socModel: string; htpArch: string };
   theme: Theme;
 }
+
+/** QNN's HTP performance modes the form offers (the shell accepts these and no others). */
+export const PERFORMANCE_MODES: readonly { value: string; label: string }[] = [
+  { value: "burst", label: "Burst (fastest replies)" },
+  { value: "sustained_high_performance", label: "Sustained high performance" },
+  { value: "high_performance", label: "High performance" },
+  { value: "balanced", label: "Balanced" },
+  { value: "power_saver", label: "Power saver" },
+  { value: "", label: "QNN's default" },
+];
 
 /** Every field path the form shows, so problems can be placed beside them. */
 export const FORM_FIELDS: readonly string[] = [
@@ -48,6 +60,10 @@ export const FORM_FIELDS: readonly string[] = [
   ...Object.keys(NUMBER_FIELDS),
   "seed",
   "documents.enabled",
+  "npu.performanceMode",
+  "npu.compileCache",
+  "npu.socModel",
+  "npu.htpArch",
   "theme",
 ];
 
@@ -78,6 +94,12 @@ export function toForm(settings: Settings): FormValues {
     },
     seed: settings.seed === null ? "" : String(settings.seed),
     documentsEnabled: settings.documents.enabled,
+    npu: {
+      performanceMode: settings.npu.performanceMode,
+      compileCache: settings.npu.compileCache,
+      socModel: settings.npu.socModel === null ? "" : String(settings.npu.socModel),
+      htpArch: settings.npu.htpArch === null ? "" : String(settings.npu.htpArch),
+    },
     theme: settings.theme,
   };
 }
@@ -93,6 +115,11 @@ function parseNumber(field: string, text: string, integer: boolean, problems: Pr
   return value;
 }
 
+/** An optional whole number: empty text is "none". */
+function optionalInteger(field: string, text: string, problems: Problems): number | null {
+  return text.trim() === "" ? null : parseNumber(field, text, true, problems);
+}
+
 /** An optional path: empty text is "none" (use the default). */
 function optionalText(text: string): string | null {
   const trimmed = text.trim();
@@ -100,7 +127,7 @@ function optionalText(text: string): string | null {
 }
 
 /**
- * The settings the form describes, on top of `base` (which supplies `version` and `npu`), or the problems
+ * The settings the form describes, on top of `base` (which supplies `version`), or the problems
  * that stop it from being sent.
  */
 export function fromForm(
@@ -140,8 +167,12 @@ export function fromForm(
       minSimilarity: number("documents.minSimilarity"),
       maxFileMb: number("documents.maxFileMb"),
     },
-    // Not on the form: the NPU options are kept as they are.
-    npu: base.npu,
+    npu: {
+      performanceMode: values.npu.performanceMode,
+      compileCache: values.npu.compileCache,
+      socModel: optionalInteger("npu.socModel", values.npu.socModel, problems),
+      htpArch: optionalInteger("npu.htpArch", values.npu.htpArch, problems),
+    },
     theme: values.theme,
   };
   return { settings, problems };
