@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::settings::{Settings, quarantine};
+use crate::settings::{Settings, describe, quarantine};
 
 /// The app's identifier: the name of its data folder. Also `identifier` in tauri.conf.json (a
 /// test in the app checks they agree).
@@ -104,7 +104,7 @@ pub fn read_settings_file(path: &Path, repair: Repair) -> LoadedFile {
             Some(value) => value,
             None => return discard(path, repair, &format!("it has no \"{SETTINGS_KEY}\" entry")),
         },
-        Ok(other) => return discard(path, repair, &format!("it holds {} instead of an object", kind_of(&other))),
+        Ok(other) => return discard(path, repair, &format!("it holds {} instead of an object", describe(&other))),
         Err(error) => return discard(path, repair, &format!("it is not valid JSON ({error})")),
     };
     let loaded = Settings::from_json(value);
@@ -142,17 +142,6 @@ fn discard(path: &Path, repair: Repair, why: &str) -> LoadedFile {
             path.display()
         )],
         rewrite: repair == Repair::MoveAside,
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

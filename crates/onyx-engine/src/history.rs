@@ -10,9 +10,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::conversations::{
-    ConversationError, ConversationStore, ConversationSummary, NewMessage, StoredMessage, quarantine_database,
-};
+use crate::conversations::{ConversationError, ConversationStore, ConversationSummary, NewMessage, StoredMessage};
+use crate::damaged::{StoreNames, open_or_replace};
 use crate::template::Message;
 
 /// Longest conversation title kept.
@@ -34,24 +33,13 @@ impl History {
     /// Opens the database at `path` (see the module docs). The notice, when there is one, is for
     /// the user: what was moved where, or why conversations are unavailable.
     pub fn open(path: &Path) -> (Self, Option<String>) {
-        let (store, notice) = match ConversationStore::open(path) {
-            Ok(store) => (Ok(store), None),
-            Err(error) if error.is_corrupt() => match quarantine_database(path) {
-                Ok(moved) => {
-                    let notice = format!(
-                        "The conversations database {} was damaged; it was moved to {} and a new one was started.",
-                        path.display(),
-                        moved.display()
-                    );
-                    (ConversationStore::open(path).map_err(|e| e.to_string()), Some(notice))
-                }
-                Err(move_error) => {
-                    let message = format!("{error}; moving it aside failed too: {move_error}");
-                    (Err(message.clone()), Some(message))
-                }
-            },
-            Err(error) => (Err(error.to_string()), Some(format!("Conversations are unavailable: {error}"))),
+        let names = StoreNames {
+            store: "The conversations database",
+            fresh: "a new one",
+            advice: "",
+            unavailable: "Conversations are unavailable",
         };
+        let (store, notice) = open_or_replace(path, &names, ConversationStore::open, ConversationError::is_corrupt);
         (History { store: Arc::new(Mutex::new(store)) }, notice)
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use onyx_docs::store::{Store, StoreError};
 
-use crate::conversations::quarantine_database;
+use crate::damaged::{StoreNames, open_or_replace};
 
 /// Whether SQLite said the file is damaged or not a database at all.
 fn is_corrupt(error: &StoreError) -> bool {
@@ -21,24 +21,13 @@ fn is_corrupt(error: &StoreError) -> bool {
 
 /// Opens the index at `path`; a damaged one is moved aside and replaced, with a notice.
 pub fn open_index(path: &Path) -> (Result<Store, String>, Option<String>) {
-    match Store::open(path) {
-        Ok(store) => (Ok(store), None),
-        Err(error) if is_corrupt(&error) => match quarantine_database(path) {
-            Ok(moved) => {
-                let notice = format!(
-                    "The document index {} was damaged; it was moved to {} and a new, empty one was started. Add your folders again to rebuild it.",
-                    path.display(),
-                    moved.display()
-                );
-                (Store::open(path).map_err(|e| e.to_string()), Some(notice))
-            }
-            Err(move_error) => {
-                let message = format!("{error}; moving it aside failed too: {move_error}");
-                (Err(message.clone()), Some(message))
-            }
-        },
-        Err(error) => (Err(error.to_string()), Some(format!("The document index is unavailable: {error}"))),
-    }
+    let names = StoreNames {
+        store: "The document index",
+        fresh: "a new, empty one",
+        advice: " Add your folders again to rebuild it.",
+        unavailable: "The document index is unavailable",
+    };
+    open_or_replace(path, &names, Store::open, is_corrupt)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod cancel;
 pub mod catalog;
 pub mod chat;
 pub mod conversations;
+mod damaged;
 mod decoder;
 pub mod documents;
 pub mod embed;

@@ -647,7 +647,7 @@ fn show_default(value: &Value) -> String {
 }
 
 /// A JSON value's kind, for messages about values that are not settings at all.
-fn describe(value: &Value) -> &'static str {
+pub(crate) fn describe(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
