@@ -69,19 +69,7 @@ impl Attempt {
 mod tests {
     use super::*;
 
-    fn device(index: usize, ep: &str, kind: DeviceKind) -> DeviceInfo {
-        DeviceInfo {
-            index,
-            ep_name: ep.into(),
-            ep_vendor: String::new(),
-            hardware_vendor: "Test".into(),
-            vendor_id: 0,
-            device_id: 0,
-            kind,
-            ep_metadata: Default::default(),
-            hardware_metadata: Default::default(),
-        }
-    }
+    use crate::device::test_device as device;
 
     #[test]
     fn an_attempt_keeps_its_device_index_and_kind() {

@@ -55,6 +55,22 @@ pub struct DeviceInfo {
     pub hardware_metadata: BTreeMap<String, String>,
 }
 
+/// A device for unit tests: device `index` of `ep`, of `kind`, from a test vendor.
+#[cfg(test)]
+pub(crate) fn test_device(index: usize, ep: &str, kind: DeviceKind) -> DeviceInfo {
+    DeviceInfo {
+        index,
+        ep_name: ep.into(),
+        ep_vendor: String::new(),
+        hardware_vendor: "Test".into(),
+        vendor_id: 0,
+        device_id: 0,
+        kind,
+        ep_metadata: Default::default(),
+        hardware_metadata: Default::default(),
+    }
+}
+
 impl DeviceInfo {
     /// A short human name: the hardware description where ORT has one, else vendor and kind,
     /// plus the EP's own device name when it has several (OpenVINO's `CPU` vs `AUTO`).

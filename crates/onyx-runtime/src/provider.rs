@@ -236,19 +236,7 @@ pub(crate) fn plan(
 mod tests {
     use super::*;
 
-    fn device(index: usize, ep: &str, kind: DeviceKind) -> DeviceInfo {
-        DeviceInfo {
-            index,
-            ep_name: ep.into(),
-            ep_vendor: String::new(),
-            hardware_vendor: "Test".into(),
-            vendor_id: 0,
-            device_id: 0,
-            kind,
-            ep_metadata: Default::default(),
-            hardware_metadata: Default::default(),
-        }
-    }
+    use crate::device::test_device as device;
 
     fn machine() -> Vec<DeviceInfo> {
         vec![
