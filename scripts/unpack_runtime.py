@@ -14,7 +14,11 @@ LAYOUT = {
     "onnxruntime/capi/": "",
     "onnxruntime_ep_openvino/": "openvino",
     "onnxruntime_ep_webgpu/": "webgpu",
-    "onnxruntime_qnn/": "qnn",
+    # Test-only on Linux x86-64: Qualcomm's QNN HTP backend as an offline compiler and emulator
+    # (see runtime-requirements.txt). Its plugin finds the bundled libc++ through RPATH
+    # $ORIGIN/../onnxruntime_qnn.libs, so the wheel's layout is kept below qnn/.
+    "onnxruntime_qnn/": "test-plugins/qnn/onnxruntime_qnn",
+    "onnxruntime_qnn.libs/": "test-plugins/qnn/onnxruntime_qnn.libs",
     # Test-only plugin EP (see runtime-requirements.txt). It finds its bundled libgomp through
     # RPATH $ORIGIN/../../onnxruntime_ggml.libs, so the wheel's own layout is kept below ggml/.
     "onnxruntime_ggml/lib/": "test-plugins/ggml/onnxruntime_ggml/lib",

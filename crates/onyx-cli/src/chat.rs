@@ -78,7 +78,7 @@ pub fn run_chat(
                 "provider": reply.provider,
                 "sources": reply.sources,
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::output::print_json(&serde_json::to_string_pretty(&out)?)?;
         } else {
             println!();
             print_sources(&reply);
@@ -208,7 +208,7 @@ pub fn run_embed(
     let dim = vectors.first().map_or(0, Vec::len);
     if json {
         let out = serde_json::json!({ "model": dir.display().to_string(), "dim": dim, "embeddings": vectors });
-        println!("{}", serde_json::to_string(&out)?);
+        crate::output::print_json(&serde_json::to_string(&out)?)?;
     } else {
         for (text, vector) in texts.iter().zip(&vectors) {
             let head: Vec<String> = vector.iter().take(6).map(|v| format!("{v:+.4}")).collect();
@@ -326,7 +326,7 @@ pub fn run_bench(
         "statistic": "median",
     });
     if json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        crate::output::print_json(&serde_json::to_string_pretty(&result)?)?;
     } else {
         let c = &result["chat"];
         let e = &result["embeddings"];

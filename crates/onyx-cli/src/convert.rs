@@ -96,7 +96,7 @@ pub fn run_inspect(path: &Path) -> anyhow::Result<()> {
             if let Some(version) = folder.format_version.filter(|&v| v != manifest.format_version) {
                 println!("  manifest format version {version}, read as {}", manifest.format_version);
             }
-            println!("{}", serde_json::to_string_pretty(manifest)?);
+            crate::output::print_json(&serde_json::to_string_pretty(manifest)?)?;
         }
         return Ok(());
     }

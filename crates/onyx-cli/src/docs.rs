@@ -58,7 +58,7 @@ pub fn run_index_add(
         eprintln!();
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::output::print_json(&serde_json::to_string_pretty(&report)?)?;
     } else {
         print_report(&report);
     }
@@ -150,7 +150,7 @@ pub fn run_index_status(defaults: &Defaults, options: &DocsOptions, json: bool) 
             "sources": sources,
             "skipped": skips,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::output::print_json(&serde_json::to_string_pretty(&out)?)?;
         return Ok(());
     }
     println!("index: {} ({})", store.path().display(), onyx_docs::walk::human_size(size));
@@ -188,7 +188,7 @@ pub fn run_search(
     let mut embedder = EngineEmbedder::new(&engine, &cancel)?;
     let response = Searcher::new().search(&store, &mut embedder, query, search)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&response)?);
+        crate::output::print_json(&serde_json::to_string_pretty(&response)?)?;
         return Ok(());
     }
     if response.query_truncated {

@@ -8,6 +8,7 @@ mod chat;
 mod convert;
 mod docs;
 mod locate;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -225,6 +226,9 @@ enum Command {
 fn main() -> ExitCode {
     // Before anything can print, `--help` and clap's errors included.
     restore_default_sigpipe();
+    if std::env::args().any(|arg| arg == "--json") {
+        output::keep_stdout_for_json();
+    }
     let cli = Cli::parse();
     let config = RuntimeConfig {
         library_path: cli.runtime.clone(),
@@ -366,7 +370,7 @@ fn run_devices(config: &RuntimeConfig, json: bool) -> anyhow::Result<ExitCode> {
     let runtime = Runtime::init(config)?;
     let devices = runtime.devices();
     if json {
-        println!("{}", serde_json::to_string_pretty(devices).context("serializing devices")?);
+        crate::output::print_json(&serde_json::to_string_pretty(devices).context("serializing devices")?)?;
     } else {
         print_devices(devices);
     }
@@ -431,7 +435,7 @@ fn run_doctor(
     let chat_model = probe_ran.then(|| check_chat_model(config, defaults, provider, strict, model));
     if json {
         let full = FullDoctorReport { runtime: &report, chat_model };
-        println!("{}", serde_json::to_string_pretty(&full).context("serializing the report")?);
+        crate::output::print_json(&serde_json::to_string_pretty(&full).context("serializing the report")?)?;
     } else {
         print_report(&report);
         if let Some(check) = &chat_model {

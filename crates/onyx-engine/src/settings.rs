@@ -141,6 +141,7 @@ impl NpuSettings {
                 htp_performance_mode: Some(self.performance_mode.clone()).filter(|mode| !mode.is_empty()),
                 soc_model: text(self.soc_model),
                 htp_arch: text(self.htp_arch),
+                backend_path: None,
             },
             compile_cache: compiled_dir.filter(|_| self.compile_cache).map(Path::to_path_buf),
         }

@@ -8,6 +8,9 @@ use ts_rs::TS;
 
 use crate::ffi::key_value_pairs;
 
+/// The name the QNN plugin is registered under (QNN's own documentation and option prefixes use it).
+pub const QNN_EP: &str = "QNNExecutionProvider";
+
 /// The kind of hardware a device is. Provider choice (`npu`, `gpu`, `cpu`) goes by this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -75,14 +78,25 @@ impl DeviceInfo {
     /// A short human name: the hardware description where ORT has one, else vendor and kind,
     /// plus the EP's own device name when it has several (OpenVINO's `CPU` vs `AUTO`).
     pub fn display_name(&self) -> String {
-        let base = self.hardware_metadata.get("Description").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| {
-            let vendor = if self.hardware_vendor.is_empty() { "unknown" } else { &self.hardware_vendor };
-            format!("{vendor} {}", self.kind.label())
-        });
+        // QNN's HTP backend on a machine without a Hexagon (Linux x86-64) compiles for the
+        // Snapdragon it is told to target and runs the result in an emulator on the CPU: say so,
+        // so it is never taken for an NPU.
+        if self.ep_name == QNN_EP && self.kind == DeviceKind::Cpu {
+            return format!("QNN HTP emulator on {}", self.base_name());
+        }
+        let base = self.base_name();
         match self.ep_metadata.get("ov_device") {
             Some(ov) if !ov.is_empty() => format!("{base} ({ov})"),
             _ => base,
         }
+    }
+
+    /// The hardware description where ORT has one, else vendor and kind.
+    fn base_name(&self) -> String {
+        self.hardware_metadata.get("Description").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| {
+            let vendor = if self.hardware_vendor.is_empty() { "unknown" } else { &self.hardware_vendor };
+            format!("{vendor} {}", self.kind.label())
+        })
     }
 }
 

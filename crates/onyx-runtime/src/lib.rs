@@ -25,7 +25,7 @@ mod provider;
 mod session;
 
 pub use attempt::{Attempt, LibraryAttempt};
-pub use device::{DeviceInfo, DeviceKind};
+pub use device::{DeviceInfo, DeviceKind, QNN_EP};
 pub use error::{ProviderError, RuntimeError};
 pub use loader::{LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
 pub use options::{QnnOptions, SessionDefaults};

@@ -318,7 +318,9 @@ fn runtime_version(path: &Path) -> Result<String, String> {
 fn plugin_dirs(config: &RuntimeConfig, library: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(dir) = &config.plugin_dir {
-        dirs.push(dir.clone());
+        // ORT resolves a relative library path against its own folder, not the working
+        // directory the user typed it in: `--plugin-dir runtime/x` would name `runtime/runtime/x`.
+        dirs.push(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
     }
     if let Some(lib_dir) = library.parent() {
         dirs.push(lib_dir.to_path_buf());

@@ -16,6 +16,17 @@ pub struct QnnOptions {
     pub soc_model: Option<String>,
     /// HTP architecture, e.g. `73` or `75`, where known.
     pub htp_arch: Option<String>,
+    /// The QNN backend library to load. `None` means the HTP backend that sits beside the
+    /// registered QNN plugin ([`htp_backend_beside`]).
+    pub backend_path: Option<String>,
+}
+
+/// The HTP backend library's file name, as the QNN wheels ship it beside the plugin.
+pub const HTP_BACKEND: &str = if cfg!(windows) { "QnnHtp.dll" } else { "libQnnHtp.so" };
+
+/// The HTP backend beside the QNN plugin library `plugin` (the EP's `library_path`).
+pub fn htp_backend_beside(plugin: &std::path::Path) -> PathBuf {
+    plugin.with_file_name(HTP_BACKEND)
 }
 
 impl QnnOptions {
@@ -30,6 +41,7 @@ impl QnnOptions {
         push("htp_performance_mode", &self.htp_performance_mode);
         push("soc_model", &self.soc_model);
         push("htp_arch", &self.htp_arch);
+        push("backend_path", &self.backend_path);
         out
     }
 }
@@ -61,6 +73,7 @@ mod tests {
                 htp_performance_mode: Some("burst".into()),
                 soc_model: Some("60".into()),
                 htp_arch: None,
+                backend_path: None,
             },
             compile_cache: None,
         };

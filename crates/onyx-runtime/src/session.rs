@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::Attempt;
-use crate::device::DeviceInfo;
+use crate::device::{DeviceInfo, QNN_EP};
 use crate::error::ProviderError;
 use crate::loader::Runtime;
-use crate::options::{QnnOptions, SessionDefaults};
+use crate::options::{QnnOptions, SessionDefaults, htp_backend_beside};
 use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
 use crate::provider::{self, ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
 
@@ -270,6 +270,15 @@ impl Runtime {
         // `with_devices` hands each EP only the options prefixed with its name, so QNN options
         // are harmless on other devices and the list can be passed whole.
         let mut options = qnn.entries();
+        // QNN needs to be told which backend to load; the HTP one ships beside its plugin (on
+        // Windows on ARM and in the Linux x86-64 wheel alike).
+        if device.ep_name == QNN_EP
+            && qnn.backend_path.is_none()
+            && let Some(plugin) = device.ep_metadata.get("library_path")
+        {
+            let backend = htp_backend_beside(Path::new(plugin));
+            options.push((format!("{QNN_EP}.backend_path"), backend.display().to_string()));
+        }
         options.extend(request.ep_options.iter().cloned());
         builder = builder
             .with_devices([ort_device], (!options.is_empty()).then_some(options.as_slice()))
@@ -404,8 +413,12 @@ mod tests {
 
     #[test]
     fn qnn_options_are_prefixed_for_the_qnn_ep_only() {
-        let options =
-            QnnOptions { htp_performance_mode: Some("burst".into()), soc_model: Some(String::new()), htp_arch: None };
+        let options = QnnOptions {
+            htp_performance_mode: Some("burst".into()),
+            soc_model: Some(String::new()),
+            htp_arch: None,
+            backend_path: None,
+        };
         assert_eq!(
             options.entries(),
             vec![("QNNExecutionProvider.htp_performance_mode".to_owned(), "burst".to_owned())]
