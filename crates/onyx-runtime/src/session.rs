@@ -271,13 +271,21 @@ impl Runtime {
         // are harmless on other devices and the list can be passed whole.
         let mut options = qnn.entries();
         // QNN needs to be told which backend to load; the HTP one ships beside its plugin (on
-        // Windows on ARM and in the Linux x86-64 wheel alike).
-        if device.ep_name == QNN_EP
-            && qnn.backend_path.is_none()
-            && let Some(plugin) = device.ep_metadata.get("library_path")
-        {
-            let backend = htp_backend_beside(Path::new(plugin));
-            options.push((format!("{QNN_EP}.backend_path"), backend.display().to_string()));
+        // Windows on ARM and in the Linux x86-64 wheel alike). A backend that is not there makes
+        // QNN quietly claim no node, so it is checked here, where the file can be named.
+        if device.ep_name == QNN_EP {
+            let backend = match (&qnn.backend_path, device.ep_metadata.get("library_path")) {
+                (Some(path), _) => Some(PathBuf::from(path)),
+                (None, Some(plugin)) => {
+                    let beside = htp_backend_beside(Path::new(plugin));
+                    options.push((format!("{QNN_EP}.backend_path"), beside.display().to_string()));
+                    Some(beside)
+                }
+                (None, None) => None,
+            };
+            if let Some(backend) = backend.filter(|path| !path.is_file()) {
+                return Err(format!("the QNN backend library {} does not exist (backend_path)", backend.display()));
+            }
         }
         options.extend(request.ep_options.iter().cloned());
         builder = builder

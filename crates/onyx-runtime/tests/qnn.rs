@@ -1,0 +1,98 @@
+//! The QNN EP for real, registered by Onyx's own runtime code: Qualcomm's HTP backend from the
+//! `onnxruntime-qnn` 2.7.0 wheel, which on Linux x86-64 compiles a graph for the Snapdragon it is
+//! told to target (here the X Elite: SoC model 60, HTP v73) and runs it in an emulator. The same
+//! code registers `onnxruntime_providers_qnn.dll` on Windows on ARM, where the device is the NPU.
+//!
+//! These tests need the wheel that `scripts/setup.sh` installs, and fail (never skip) without it.
+
+use std::path::PathBuf;
+
+use onyx_convert::probe;
+use onyx_runtime::ort::value::TensorRef;
+use onyx_runtime::{
+    DeviceKind, ModelSource, PluginState, ProviderChoice, ProviderError, QNN_EP, QnnOptions, Runtime, RuntimeConfig,
+    SessionDefaults, SessionRequest,
+};
+
+fn qnn_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtime/test-plugins/qnn/onnxruntime_qnn");
+    assert!(
+        dir.join("libonnxruntime_providers_qnn.so").is_file(),
+        "{} has no QNN plugin: run scripts/setup.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// The runtime with the QNN wheel's folder as its plugin folder, and the X Elite as the target.
+fn runtime() -> &'static Runtime {
+    let config = RuntimeConfig { library_path: None, plugin_dir: Some(qnn_dir()), npu_stand_in: None };
+    let runtime = Runtime::init(&config).unwrap_or_else(|e| panic!("run scripts/setup.sh: {e}"));
+    runtime.set_session_defaults(SessionDefaults { qnn: x_elite(), compile_cache: None });
+    runtime
+}
+
+fn x_elite() -> QnnOptions {
+    QnnOptions { soc_model: Some("60".into()), htp_arch: Some("73".into()), ..QnnOptions::default() }
+}
+
+#[test]
+fn the_qnn_plugin_registers_and_its_device_is_named_for_what_it_is() {
+    let runtime = runtime();
+    let plugin = runtime
+        .plugins()
+        .iter()
+        .find(|p| p.ep_name == QNN_EP)
+        .unwrap_or_else(|| panic!("no QNN plugin among {:?}", runtime.plugins()));
+    assert_eq!(plugin.status, PluginState::Registered, "{plugin:?}");
+    assert_eq!(plugin.device_count, 1, "{plugin:?}");
+    let device = runtime.devices().iter().find(|d| d.ep_name == QNN_EP).expect("a QNN device");
+    // On x86-64 the HTP backend is an emulator on the CPU: never to be shown as an NPU.
+    assert_eq!(device.kind, DeviceKind::Cpu);
+    assert!(device.display_name().starts_with("QNN HTP emulator on "), "{}", device.display_name());
+}
+
+#[test]
+fn the_probe_compiles_whole_for_the_x_elite_and_runs_in_strict_mode() {
+    let model = probe::probe_model();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = true;
+    let mut built = runtime().build_session(&request).unwrap_or_else(|e| panic!("QNN refused the probe: {e}"));
+    assert_eq!(built.provider.ep, QNN_EP);
+    assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{:?}", built.placement);
+
+    let x = [1.0f32, 2.0, 3.0, 4.0];
+    let input = ndarray::Array2::from_shape_vec(probe::INPUT_SHAPE, x.to_vec()).expect("shape");
+    let outputs = built
+        .session
+        .run(onyx_runtime::ort::inputs![probe::INPUT => TensorRef::from_array_view(&input).expect("tensor")])
+        .expect("run on the HTP emulator");
+    let y: Vec<f32> = outputs[probe::OUTPUT].try_extract_array::<f32>().expect("f32 output").iter().copied().collect();
+    // The HTP computes float graphs in fp16: about three significant digits.
+    for (i, (got, want)) in y.iter().zip(probe::reference_output(&x)).enumerate() {
+        assert!((got - want).abs() <= 1e-2 * want.abs().max(1.0), "output {i}: {got}, expected {want}");
+    }
+}
+
+#[test]
+fn a_wrong_backend_path_is_refused_naming_it_and_the_cpu_takes_over() {
+    let model = probe::probe_model();
+    let missing = std::env::temp_dir().join("no-such-qnn/libQnnHtp.so");
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::Ep(QNN_EP.into()));
+    request.qnn = QnnOptions { backend_path: Some(missing.display().to_string()), ..x_elite() };
+
+    // Not strict: the CPU runs it, and the refusal is kept with QNN's reason.
+    let built = runtime().build_session(&request).expect("the CPU takes over");
+    assert_eq!(built.provider.ep, onyx_runtime::CPU_EP);
+    let refusal = built.provider.tried.iter().find(|a| a.ep == QNN_EP).expect("the QNN attempt is reported");
+    assert_eq!(refusal.reason, format!("the QNN backend library {} does not exist (backend_path)", missing.display()));
+
+    // Strict: an error, naming the device that refused.
+    request.strict = true;
+    match runtime().build_session(&request) {
+        Err(ProviderError::AllFailed { tried, .. }) => {
+            assert!(tried.iter().any(|a| a.ep == QNN_EP && a.reason.contains("no-such-qnn")), "{tried:?}")
+        }
+        other => panic!("a missing backend must fail in strict mode: {other:?}"),
+    }
+}
