@@ -115,7 +115,10 @@ impl Runtime {
         for index in order {
             let device = &self.devices()[index];
             match self.try_device(request, &defaults, device) {
-                Ok((session, placement, cached)) => {
+                Ok((session, placement, cached, cache_note)) => {
+                    if let Some(note) = cache_note {
+                        tried.push(Attempt::on(device, note));
+                    }
                     let (nodes_on_ep, nodes_total, shares) = match &cached {
                         Some(record) => (record.nodes_on_ep, record.nodes_total, record.placement.clone()),
                         None => measured_shares(&placement, &device.ep_name),
@@ -163,14 +166,25 @@ impl Runtime {
         request: &SessionRequest<'_>,
         defaults: &SessionDefaults,
         device: &DeviceInfo,
-    ) -> Result<(ort::session::Session, Placement, Option<CacheRecord>), String> {
-        let mut configs: Vec<(&str, String)> = Vec::new();
+    ) -> Result<(ort::session::Session, Placement, Option<CacheRecord>, Option<String>), String> {
         let qnn = defaults.qnn_for(&request.qnn);
         let cache = request
             .compile_cache
             .or(defaults.compile_cache.as_deref())
             .filter(|_| device.ep_name != CPU_EP)
-            .map(|dir| cache_paths(dir, &request.model, device));
+            .map(|dir| cache_paths(dir, &request.model, device, &qnn.entries(), &request.ep_options));
+        // Writing a compiled context: one self-contained file is simpler to cache and invalidate
+        // than a model plus a side binary.
+        let compile_into = |context_file: &Path| -> Result<Vec<(&'static str, String)>, String> {
+            std::fs::create_dir_all(context_file.parent().unwrap_or(Path::new(".")))
+                .map_err(|e| format!("cannot create compile cache folder for {}: {e}", context_file.display()))?;
+            Ok(vec![
+                (CONTEXT_ENABLE_KEY, "1".into()),
+                (CONTEXT_FILE_KEY, context_file.display().to_string()),
+                (CONTEXT_EMBED_KEY, "1".into()),
+            ])
+        };
+        let mut configs: Vec<(&str, String)> = Vec::new();
         let mut cached_record = None;
         let mut model = request.model;
         if let Some((context_file, record_file)) = &cache {
@@ -178,19 +192,29 @@ impl Runtime {
                 model = ModelSource::File(context_file);
                 cached_record = Some(record);
             } else {
-                std::fs::create_dir_all(context_file.parent().unwrap_or(Path::new(".")))
-                    .map_err(|e| format!("cannot create compile cache folder for {}: {e}", context_file.display()))?;
-                configs.push((CONTEXT_ENABLE_KEY, "1".into()));
-                configs.push((CONTEXT_FILE_KEY, context_file.display().to_string()));
-                // One self-contained file is simpler to cache and invalidate than a model plus a
-                // side binary.
-                configs.push((CONTEXT_EMBED_KEY, "1".into()));
+                configs = compile_into(context_file)?;
             }
         }
 
         // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
         let strict = request.strict && device.ep_name != CPU_EP;
         let mut attempt = self.commit(request, qnn, device, model, &configs, strict);
+        let mut cache_note = None;
+        if let (Err(reason), Some((context_file, record_file)), Some(_)) = (&attempt, &cache, &cached_record) {
+            // A compiled context that no longer loads (damaged, or from another QNN build): drop
+            // it and compile again, and say so. The user loses time, never the device.
+            cache_note = Some(format!(
+                "the compiled context {} could not be loaded ({}); it was compiled again",
+                context_file.display(),
+                reason.lines().next().unwrap_or_default()
+            ));
+            let _ = std::fs::remove_file(context_file);
+            let _ = std::fs::remove_file(record_file);
+            cached_record = None;
+            model = request.model;
+            configs = compile_into(context_file)?;
+            attempt = self.commit(request, qnn, device, model, &configs, strict);
+        }
         if attempt.is_err() && !configs.is_empty() {
             // Not every EP can write a compiled context (ggml cannot, for one). A cache is an
             // optimisation: it must never cost the user the device, so build without it.
@@ -233,7 +257,7 @@ impl Runtime {
                 let _ = std::fs::write(record_file, json);
             }
         }
-        Ok((session, placement, cached_record))
+        Ok((session, placement, cached_record, cache_note))
     }
 
     /// Creates the ORT session on exactly `device`.
@@ -324,8 +348,18 @@ fn measured_shares(placement: &Placement, ep: &str) -> (usize, usize, Vec<EpShar
 
 /// Cache file names: keyed by the model's identity (path, size and mtime, or a hash of its
 /// bytes), the EP and the device, so a changed model or another device never reuses a context.
-fn cache_paths(dir: &Path, model: &ModelSource<'_>, device: &DeviceInfo) -> (PathBuf, PathBuf) {
+/// The cache files of `model` compiled on `device` with these EP options: a change of the model,
+/// the EP (its library and version are in its metadata) or any option names other files.
+fn cache_paths(
+    dir: &Path,
+    model: &ModelSource<'_>,
+    device: &DeviceInfo,
+    qnn_options: &[(String, String)],
+    ep_options: &[(String, String)],
+) -> (PathBuf, PathBuf) {
     let mut hasher = Fnv1a::default();
+    qnn_options.hash(&mut hasher);
+    ep_options.hash(&mut hasher);
     match model {
         ModelSource::File(path) => {
             path.hash(&mut hasher);
@@ -400,16 +434,22 @@ mod tests {
     }
 
     #[test]
-    fn cache_entries_differ_per_model_and_device_and_are_stable() {
+    fn cache_entries_differ_per_model_device_and_options_and_are_stable() {
         let dir = Path::new("/cache");
         let qnn = device("QNNExecutionProvider", 0);
-        let (a, a_record) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &qnn);
-        let (again, _) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &qnn);
-        let (b, _) = cache_paths(dir, &ModelSource::Bytes(b"model b"), &qnn);
-        let (other_device, _) = cache_paths(dir, &ModelSource::Bytes(b"model a"), &device("QNNExecutionProvider", 1));
+        let x_elite = [("QNNExecutionProvider.soc_model".to_owned(), "60".to_owned())];
+        let paths = |model: &'static [u8], device: &DeviceInfo, options: &[(String, String)]| {
+            cache_paths(dir, &ModelSource::Bytes(model), device, options, &[])
+        };
+        let (a, a_record) = paths(b"model a", &qnn, &x_elite);
+        let (again, _) = paths(b"model a", &qnn, &x_elite);
+        let (b, _) = paths(b"model b", &qnn, &x_elite);
+        let (other_device, _) = paths(b"model a", &device("QNNExecutionProvider", 1), &x_elite);
+        let (other_options, _) = paths(b"model a", &qnn, &[]);
         assert_eq!(a, again);
         assert_ne!(a, b);
         assert_ne!(a, other_device);
+        assert_ne!(a, other_options, "another target chip is another compiled context");
         assert!(a.to_string_lossy().ends_with("_ctx.onnx"), "{a:?}");
         assert_eq!(a.with_file_name(""), a_record.with_file_name(""));
         // FNV-1a of the same inputs must not change between toolchains, or every cache would be

@@ -96,3 +96,46 @@ fn a_wrong_backend_path_is_refused_naming_it_and_the_cpu_takes_over() {
         other => panic!("a missing backend must fail in strict mode: {other:?}"),
     }
 }
+
+/// The compiled-context cache on the real QNN backend: the first load compiles and writes a
+/// context binary, the second loads it (and reports the placement measured when it compiled),
+/// and a damaged context is compiled again, with a note in the report, instead of costing the
+/// device. The load times are printed for the record, not asserted.
+#[test]
+fn a_compiled_context_is_reused_and_a_damaged_one_is_compiled_again() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let model = probe::probe_model();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = true;
+    request.compile_cache = Some(cache.path());
+    let load = |what: &str| {
+        let started = std::time::Instant::now();
+        let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{what}: {e}"));
+        println!("{what}: {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(built.provider.ep, QNN_EP, "{what}");
+        assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{what}");
+        built
+    };
+    let first = load("first load (compiles)");
+    assert!(!first.provider.from_compiled_cache);
+    let contexts: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .expect("list cache")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.to_string_lossy().ends_with("_ctx.onnx"))
+        .collect();
+    assert_eq!(contexts.len(), 1, "one compiled context: {contexts:?}");
+    let size = std::fs::metadata(&contexts[0]).expect("context").len();
+    println!("context binary: {size} bytes");
+
+    let second = load("second load (cached)");
+    assert!(second.provider.from_compiled_cache);
+    assert_eq!(second.provider.nodes_total, first.provider.nodes_total, "the placement measured at compile time");
+
+    std::fs::write(&contexts[0], b"not a context binary").expect("damage the cache");
+    let third = load("after damage (compiles again)");
+    assert!(!third.provider.from_compiled_cache);
+    let note = third.provider.tried.iter().find(|a| a.ep == QNN_EP).expect("the damaged cache is reported");
+    assert!(note.reason.contains("could not be loaded") && note.reason.contains("compiled again"), "{note:?}");
+    assert!(load("fourth load (cached again)").provider.from_compiled_cache);
+}
