@@ -126,7 +126,26 @@ impl Runtime {
                     // A session that places nothing on the chosen accelerator is really a CPU
                     // session; calling it "NPU" would be the lie this report exists to prevent.
                     if nodes_on_ep == 0 && device.ep_name != CPU_EP {
-                        tried.push(Attempt::on(device, format!("the EP accepted none of the {nodes_total} nodes")));
+                        let mut reason = format!("the EP accepted none of the {nodes_total} nodes");
+                        // QNN claims nothing, rather than failing, when its backend cannot be set
+                        // up with the options given (an unknown soc_model, say); its own log line
+                        // names the problem, and the options are what the user can change.
+                        if device.ep_name == QNN_EP {
+                            let options: Vec<String> = defaults
+                                .qnn_for(&request.qnn)
+                                .entries()
+                                .into_iter()
+                                .map(|(key, value)| {
+                                    format!("{}={value}", key.trim_start_matches("QNNExecutionProvider."))
+                                })
+                                .collect();
+                            reason.push_str(&format!(
+                                " with the QNN options [{}]: QNN sets up no backend for options it cannot use, and \
+                                 ORT's log names the one",
+                                options.join(", ")
+                            ));
+                        }
+                        tried.push(Attempt::on(device, reason));
                         continue;
                     }
                     let graph = match request.model {

@@ -139,3 +139,18 @@ fn a_compiled_context_is_reused_and_a_damaged_one_is_compiled_again() {
     assert!(note.reason.contains("could not be loaded") && note.reason.contains("compiled again"), "{note:?}");
     assert!(load("fourth load (cached again)").provider.from_compiled_cache);
 }
+
+/// A target chip QNN does not know is refused, naming the value, and the CPU takes over unless
+/// strict mode forbids it.
+#[test]
+fn an_unknown_soc_model_is_refused_and_the_cpu_takes_over() {
+    let model = probe::probe_model();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::Ep(QNN_EP.into()));
+    request.qnn = QnnOptions { soc_model: Some("9999".into()), ..x_elite() };
+    let built = runtime().build_session(&request).expect("the CPU takes over");
+    assert_eq!(built.provider.ep, onyx_runtime::CPU_EP);
+    let refusal = built.provider.tried.iter().find(|a| a.ep == QNN_EP).expect("the QNN attempt is reported");
+    assert!(refusal.reason.contains("soc_model=9999"), "the reason names the value: {refusal:?}");
+    request.strict = true;
+    assert!(runtime().build_session(&request).is_err(), "strict mode has no CPU to fall back to");
+}
