@@ -30,6 +30,9 @@ pub const INDEX_ERROR: &str = "index-error";
 pub struct ProviderChanged {
     /// The model that moved.
     pub model: ModelKind,
+    /// Its name, as in the settings: a window that missed the `model-loading` event (it
+    /// subscribed late, at start-up) still shows which model is ready.
+    pub name: String,
     /// Where it runs now.
     pub provider: ActiveProvider,
     /// Why it moved, when it was not a requested load (a fallback mid-reply).

@@ -133,6 +133,7 @@ describe("App", () => {
     act(() => {
       handlers.providerChanged?.({
         model: "chat",
+        name: "qwen2.5-0.5b",
         provider: cpuFallbackProvider,
         reason: null,
         revision: 6,

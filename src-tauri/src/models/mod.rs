@@ -241,8 +241,12 @@ impl ModelsState {
     /// A reply moved the chat model to another provider mid-way (the engine's CPU fallback):
     /// the badge follows.
     pub fn provider_moved(&self, provider: ActiveProvider, reason: Option<String>) {
-        let revision = self.change(ModelKind::Chat, |slot| slot.status.provider = Some(provider.clone()));
-        let payload = events::ProviderChanged { model: ModelKind::Chat, provider, reason, revision };
+        let mut name = String::new();
+        let revision = self.change(ModelKind::Chat, |slot| {
+            slot.status.provider = Some(provider.clone());
+            name = slot.status.model.clone();
+        });
+        let payload = events::ProviderChanged { model: ModelKind::Chat, name, provider, reason, revision };
         events::emit(&self.inner.app, events::PROVIDER_CHANGED, payload);
     }
 
@@ -361,9 +365,9 @@ impl ModelsState {
                         slot.status.model = name.clone();
                         slot.status.provider = Some(provider.clone());
                         slot.status.error = None;
-                        slot.loaded = Some(name);
+                        slot.loaded = Some(name.clone());
                     });
-                    let payload = events::ProviderChanged { model: kind, provider, reason: None, revision };
+                    let payload = events::ProviderChanged { model: kind, name, provider, reason: None, revision };
                     events::emit(&self.inner.app, events::PROVIDER_CHANGED, payload);
                 }
                 Err(reason) => {

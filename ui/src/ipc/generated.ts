@@ -1027,6 +1027,11 @@ export type ProviderChangedEvent = {
  */
 model: ModelRole, 
 /**
+ * Its name, as in the settings: a window that missed the `model-loading` event (it
+ * subscribed late, at start-up) still shows which model is ready.
+ */
+name: string, 
+/**
  * Where it runs now.
  */
 provider: ActiveProvider, 

@@ -179,7 +179,7 @@ describe("ProviderBadge", () => {
     const cpuAsked = { ...cpuFallbackProvider, tried: [] };
     const moved = providerReducer(switched, {
       type: "changed",
-      event: { model: "chat", provider: cpuAsked, reason: "NPU device lost", revision: 9 },
+      event: { model: "chat", name: "smollm2-135m-instruct", provider: cpuAsked, reason: "NPU device lost", revision: 9 },
     });
     rerender(<ProviderBadge status={moved} />);
     expect(badge).toHaveAttribute("data-fallback", "true");
@@ -193,7 +193,7 @@ describe("ProviderBadge", () => {
     // A new load (reason null) clears it.
     const reloaded = providerReducer(moved, {
       type: "changed",
-      event: { model: "chat", provider: cpuAsked, reason: null, revision: 10 },
+      event: { model: "chat", name: "smollm2-135m-instruct", provider: cpuAsked, reason: null, revision: 10 },
     });
     rerender(<ProviderBadge status={reloaded} />);
     expect(badge).toHaveAttribute("data-fallback", "false");

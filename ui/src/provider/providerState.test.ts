@@ -22,7 +22,7 @@ describe("providerReducer", () => {
     });
     state = providerReducer(state, {
       type: "changed",
-      event: { model: "chat", provider: cpuFallbackProvider, reason: null, revision: 6 },
+      event: { model: "chat", name: "qwen2.5-0.5b", provider: cpuFallbackProvider, reason: null, revision: 6 },
     });
     expect(state.chat).toMatchObject({ state: "ready", provider: cpuFallbackProvider, revision: 6 });
     expect(state.embedding).toBe(ready.embedding);
@@ -58,6 +58,7 @@ describe("providerReducer", () => {
       type: "changed",
       event: {
         model: "chat",
+        name: "smollm2-135m-instruct",
         provider: cpuFallbackProvider,
         reason: "NPU device lost",
         revision: 7,
@@ -76,11 +77,17 @@ describe("providerReducer", () => {
     };
     let state = providerReducer(initialProviderState, {
       type: "changed",
-      event: { model: "chat", provider: npuProvider, reason: null, revision: 4 },
+      event: { model: "chat", name: "smollm2-135m-instruct", provider: npuProvider, reason: null, revision: 4 },
     });
     state = providerReducer(state, { type: "status", status: loading });
     expect(state.known).toBe(true);
-    expect(state.chat).toMatchObject({ state: "ready", provider: npuProvider, revision: 4 });
+    // The event alone names the model: the window subscribed after `loading` went out.
+    expect(state.chat).toMatchObject({
+      state: "ready",
+      model: "smollm2-135m-instruct",
+      provider: npuProvider,
+      revision: 4,
+    });
     // The embedding slot had no event, so the answer fills it in.
     expect(state.embedding.state).toBe("ready");
   });

@@ -117,6 +117,8 @@ export function providerReducer(state: ProviderState, action: ProviderAction): P
       return updateFromEvent(state, action.event.model, action.event.revision, (previous) => ({
         ...previous,
         state: "ready",
+        // Named here too: at start-up the window can subscribe after `loading` went out.
+        model: action.event.name,
         provider: action.event.provider,
         reason: action.event.reason,
         error: null,
