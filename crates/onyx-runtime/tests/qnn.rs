@@ -154,3 +154,49 @@ fn an_unknown_soc_model_is_refused_and_the_cpu_takes_over() {
     request.strict = true;
     assert!(runtime().build_session(&request).is_err(), "strict mode has no CPU to fall back to");
 }
+
+/// Where QNN's compiler stands on a tiny llama npu decode graph (random weights, the default
+/// architecture at toy size), for both weight forms the converter builds today:
+/// - with fp32 weights the HTP takes every node: the embedding Gather, RoPE, the attention bias,
+///   RMSNorm, Softmax and the KV inputs and outputs are all ops it accepts;
+/// - with int8 weights exactly the weights' per-channel `DequantizeLinear` nodes stay on the CPU,
+///   the rejection issue 12 is about.
+///
+/// When the npu graphs move to a form the HTP takes whole (QDQ with 16-bit activations), the
+/// int8 expectation becomes "every node on QNN" too.
+#[test]
+fn the_tiny_llama_npu_graph_on_the_htp_compiler() {
+    use onyx_convert::llama::{self, NpuOptions};
+    use onyx_convert::manifest::QuantScheme;
+    let config = onyx_convert::tiny::tiny_config(false);
+    let weights = onyx_convert::tiny::tiny_weights(&config, 7);
+    for quant in [QuantScheme::Fp32, QuantScheme::Int8] {
+        let options = NpuOptions { context: 32, chunk: 4, quant };
+        let graph = llama::build_npu(&config, &weights, options, 1).expect("decode graph").encode();
+        let request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
+        let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{quant}: {e}"));
+        let left_on_cpu: Vec<&str> = built
+            .placement
+            .subgraphs
+            .iter()
+            .filter(|subgraph| subgraph.ep == onyx_runtime::CPU_EP)
+            .flat_map(|subgraph| subgraph.nodes.iter().map(|node| node.op_type.as_str()))
+            .collect();
+        println!(
+            "tiny llama decode graph, {quant} weights: {} of {} nodes on {}, {} on the CPU EP",
+            built.provider.nodes_on_ep,
+            built.provider.nodes_total,
+            built.provider.ep,
+            left_on_cpu.len()
+        );
+        assert_eq!(built.provider.ep, QNN_EP, "{quant}");
+        assert_eq!(built.provider.nodes_on_ep + left_on_cpu.len(), built.provider.nodes_total, "{quant}");
+        match quant {
+            QuantScheme::Fp32 => assert!(left_on_cpu.is_empty(), "fp32: the HTP refused {left_on_cpu:?}"),
+            _ => {
+                assert!(!left_on_cpu.is_empty(), "int8 now runs whole on the HTP: update this test");
+                assert!(left_on_cpu.iter().all(|op| *op == "DequantizeLinear"), "int8: {left_on_cpu:?}");
+            }
+        }
+    }
+}
