@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { ErrorBanner } from "../common/ErrorBanner";
 import type { CommandError, DeviceInfo, ModelEntry, Settings, Theme } from "../ipc";
 import { CheckboxField, Field, FormSection } from "./fields";
-import { ModelSelect, modelChoices, NumberRow, PathField } from "./inputs";
+import { ModelSelect, modelChoices, NumberRow, OptionalNumberField, PathField } from "./inputs";
 import {
   FORM_FIELDS,
   PERFORMANCE_MODES,
@@ -224,7 +224,7 @@ export function SettingsForm({
           }}
         />
         <div className="form-grid">
-          <NpuNumber
+          <OptionalNumberField
             label="Snapdragon SoC model"
             hint="QNN's number for the chip (60 is the X Elite); empty to ask the device."
             value={values.npu.socModel}
@@ -233,7 +233,7 @@ export function SettingsForm({
               set("npu", { ...values.npu, socModel: value });
             }}
           />
-          <NpuNumber
+          <OptionalNumberField
             label="HTP architecture"
             hint="The NPU's generation (73 on the X Elite); empty to ask the device."
             value={values.npu.htpArch}
@@ -393,38 +393,5 @@ export function SettingsForm({
         </span>
       </div>
     </form>
-  );
-}
-
-/** An optional whole number of the NPU section: empty means "ask the device". */
-function NpuNumber({
-  label,
-  hint,
-  value,
-  problem,
-  onChange,
-}: {
-  label: string;
-  hint: string;
-  value: string;
-  problem: string | undefined;
-  onChange: (value: string) => void;
-}) {
-  return (
-    <Field label={label} hint={hint} problem={problem}>
-      {(control) => (
-        <input
-          {...control}
-          type="number"
-          step="1"
-          min="1"
-          placeholder="ask the device"
-          value={value}
-          onChange={(event) => {
-            onChange(event.target.value);
-          }}
-        />
-      )}
-    </Field>
   );
 }

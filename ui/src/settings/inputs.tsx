@@ -1,4 +1,6 @@
 // The settings form's inputs, each a labelled Field with its hint and problem.
+import type { InputHTMLAttributes } from "react";
+
 import type { ModelEntry } from "../ipc";
 import { Field } from "./fields";
 import type { NumberField } from "./formValues";
@@ -37,34 +39,48 @@ export function NumberRow({
   );
 }
 
-export function PathField({
-  label,
-  hint,
-  value,
-  problem,
-  onChange,
-}: {
+interface TextInputProps {
   label: string;
   hint: string;
   value: string;
   problem: string | undefined;
   onChange: (value: string) => void;
-}) {
+}
+
+/** A labelled text input; `input` sets what kind (number, monospace, placeholder). */
+function TextInput({
+  label,
+  hint,
+  value,
+  problem,
+  onChange,
+  input,
+}: TextInputProps & { input: InputHTMLAttributes<HTMLInputElement> }) {
   return (
     <Field label={label} hint={hint} problem={problem}>
       {(control) => (
         <input
           {...control}
-          className="mono"
-          spellCheck={false}
+          {...input}
           value={value}
-          placeholder="Default"
           onChange={(event) => {
             onChange(event.target.value);
           }}
         />
       )}
     </Field>
+  );
+}
+
+/** An optional absolute path; empty means the default. */
+export function PathField(props: TextInputProps) {
+  return <TextInput {...props} input={{ className: "mono", spellCheck: false, placeholder: "Default" }} />;
+}
+
+/** An optional whole number; empty means "ask the device". */
+export function OptionalNumberField(props: TextInputProps) {
+  return (
+    <TextInput {...props} input={{ type: "number", step: "1", min: "1", placeholder: "ask the device" }} />
   );
 }
 
