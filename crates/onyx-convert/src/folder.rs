@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::ConvertError;
-use crate::manifest::{MANIFEST_FILE, Manifest, ModelKind, Target, Variant};
+use crate::manifest::{MANIFEST_FILE, Manifest, ModelKind, Target};
 
 /// The tokenizer file every layout carries.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -147,11 +147,6 @@ impl ModelFolder {
             Layout::Onyx(manifest) => Some(manifest),
             _ => None,
         }
-    }
-
-    /// A package's variants; other layouts have one dynamic graph and list none.
-    pub fn variants(&self) -> &[Variant] {
-        self.manifest().map_or(&[], |m| m.variants.as_slice())
     }
 
     /// The targets a package was built for; empty for other layouts.
