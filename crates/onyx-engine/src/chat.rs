@@ -1,6 +1,6 @@
 //! Chat models: loading any supported layout, and generating streamed replies.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,7 +47,6 @@ impl ChatRequest {
 
 /// A loaded chat model: tokenizer, template and a decoder on its provider.
 pub struct ChatModel {
-    dir: PathBuf,
     folder: ModelFolder,
     tokenizer: Arc<Tokenizer>,
     template: ChatTemplate,
@@ -62,7 +61,7 @@ pub struct ChatModel {
 impl std::fmt::Debug for ChatModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChatModel")
-            .field("dir", &self.dir)
+            .field("dir", &self.folder.dir)
             .field("provider", &self.decoder.provider().summary())
             .finish()
     }
@@ -123,7 +122,6 @@ impl ChatModel {
         }
         let decoder = build_decoder(runtime, &folder, choice, strict)?;
         Ok(Self {
-            dir: dir.to_path_buf(),
             folder,
             tokenizer: Arc::new(tokenizer),
             template,
