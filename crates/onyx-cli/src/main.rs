@@ -237,7 +237,9 @@ fn main() -> ExitCode {
         // the NPU paths run for real on a machine without one.
         npu_stand_in: std::env::var("ONYX_NPU_STAND_IN").ok().filter(|name| !name.is_empty()),
     };
-    let defaults = locate::Defaults::load();
+    // Read on first use only: `devices`, `convert` and `inspect` need neither the app's settings
+    // nor its catalog, and should not warn about a settings file they never read.
+    let defaults = std::cell::LazyCell::new(locate::Defaults::load);
     let result = match cli.command {
         Command::Doctor { provider, strict, model, json } => {
             run_doctor(&config, &defaults, &provider, strict, model.as_deref(), json)

@@ -121,15 +121,7 @@ impl ChatModel {
             ));
         }
         let decoder = build_decoder(runtime, &folder, choice, strict)?;
-        Ok(Self {
-            folder,
-            tokenizer: Arc::new(tokenizer),
-            template,
-            eos,
-            decoder,
-            fed: Vec::new(),
-            fail_after: None,
-        })
+        Ok(Self { folder, tokenizer: Arc::new(tokenizer), template, eos, decoder, fed: Vec::new(), fail_after: None })
     }
 
     /// Where the model runs.
