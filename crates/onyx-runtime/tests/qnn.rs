@@ -200,3 +200,33 @@ fn the_tiny_llama_npu_graph_on_the_htp_compiler() {
         }
     }
 }
+
+/// The default embedding package's npu graph on the HTP compiler (X Elite): what it takes, and
+/// that what it leaves on the CPU is exactly the weights' per-channel `DequantizeLinear`, the
+/// rejection issue 12 removes. Needs the default models from `scripts/setup.sh`.
+#[test]
+fn the_default_embedding_npu_graph_on_the_htp_compiler() {
+    let graph = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-minilm-l6-v2/model.npu.onnx");
+    assert!(graph.is_file(), "{} is missing: run scripts/setup.sh", graph.display());
+    let request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
+    let started = std::time::Instant::now();
+    let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
+    let left_on_cpu: Vec<&str> = built
+        .placement
+        .subgraphs
+        .iter()
+        .filter(|subgraph| subgraph.ep == onyx_runtime::CPU_EP)
+        .flat_map(|subgraph| subgraph.nodes.iter().map(|node| node.op_type.as_str()))
+        .collect();
+    println!(
+        "all-minilm-l6-v2 model.npu.onnx: {} of {} nodes on {}, {} on the CPU EP ({:.1} s to compile)",
+        built.provider.nodes_on_ep,
+        built.provider.nodes_total,
+        built.provider.ep,
+        left_on_cpu.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(built.provider.ep, QNN_EP);
+    assert_eq!(built.provider.nodes_on_ep + left_on_cpu.len(), built.provider.nodes_total);
+    assert!(left_on_cpu.iter().all(|op| *op == "DequantizeLinear"), "{left_on_cpu:?}");
+}
