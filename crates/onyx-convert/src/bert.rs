@@ -6,7 +6,7 @@
 //!
 //! The graph does the whole sentence-transformers pipeline, so the engine only tokenizes and
 //! reads one vector back: embeddings, the encoder layers, mean pooling under the attention mask
-//! and L2 normalisation. It uses standard opset-17 operators only, with tensors of rank four at
+//! and L2 normalisation. It uses standard opset-21 operators only, with tensors of rank four at
 //! most, because NPU compilers (QNN, OpenVINO) take nothing else. The `npu` graph is fully
 //! static (batch 1, [`NPU_SEQUENCE`] tokens, padded); the `cpu` graph has dynamic batch and
 //! sequence dimensions.
@@ -15,8 +15,10 @@
 //! Embedding tables and LayerNorms stay fp32: they are a small share of the compute and
 //! quantizing them costs accuracy. The two targets differ in how:
 //!
-//! - `npu`: weight-only, `DequantizeLinear → MatMul`. Every EP runs that pattern, NPUs included,
-//!   whereas `DynamicQuantizeLinear` needs a dynamic-range op most NPUs lack.
+//! - `npu`: w8a16 ([`crate::qdq`]): int8 weights with one scale per output channel, multiplied
+//!   with 16-bit activations on static grids from the same calibration pass, so Qualcomm's HTP
+//!   compiler takes every product whole with the int8 weights inside its context binary. NPUs
+//!   need static grids: `DynamicQuantizeLinear` is a dynamic-range op most of them lack.
 //! - `cpu`: int8 × int8 products. Activations are quantized at run time (`DynamicQuantizeLinear`,
 //!   one uint8 scale per tensor) and multiplied with `MatMulInteger`, which ORT's CPU EP fuses into
 //!   MLAS's u8×s8 GEMM: about twice the f32 GEMM's speed where the CPU has VNNI. One scale per
@@ -73,7 +75,8 @@ const MASK_BIAS: f32 = -10_000.0;
 /// sentence-transformers clamps the token count and the norm with these to avoid dividing by 0.
 const MIN_TOKEN_COUNT: f32 = 1e-9;
 const MIN_NORM: f32 = 1e-12;
-const OPSET: i64 = 17;
+/// Opset 21 for both targets: the npu graph needs its 16-bit `QuantizeLinear`.
+const OPSET: i64 = crate::qdq::OPSET;
 /// How far int8 cpu builds shrink outlier activation channels: 0 leaves them, 1 brings them to
 /// the median. 0.75 measured best on all-MiniLM-L6-v2 (minimum cosine to fp32 over golden.json).
 const SMOOTHING_STRENGTH: f32 = 0.75;

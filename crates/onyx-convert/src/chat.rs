@@ -20,7 +20,7 @@ use crate::gguf::GgufFile;
 use crate::gguf_llama::{GgufWeights, config_from_gguf};
 use crate::hf::RawConfig;
 use crate::hf_llama::{SafetensorsWeights, config_from_hf};
-use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, Weights, names, npu_names};
+use crate::llama::{self, CpuOptions, LlamaConfig, NpuOptions, Weights, calibration, names, npu_names};
 use crate::manifest::{
     Architecture, ChatInfo, FORMAT_VERSION, MANIFEST_FILE, Manifest, ModelKind, QuantScheme, Shapes, Source,
     SpecialTokens, Target, Variant,
@@ -224,10 +224,29 @@ fn write_chat_package(
     }
     if let Some(npu) = options.npu {
         tracker.step("npu graphs")?;
+        // The w8a16 graphs' activation grids come from running the model on calibration text,
+        // once for both graphs.
+        let calibration = match npu.quant {
+            QuantScheme::Int8 => {
+                let mut tokens =
+                    calibration::conversation_tokens(&package.dir().join("tokenizer.json"), tokenizer.bos_token_id)?;
+                // The graphs never see more than their KV cache holds.
+                tokens.iter_mut().for_each(|t| t.truncate(npu.context.min(config.context_length)));
+                Some(calibration::calibrate(config, weights, &tokens)?)
+            }
+            _ => None,
+        };
         tracker.part(0.0, NPU_PREFILL_BUILT)?;
-        let mut prefill = llama::build_npu(config, &ReportingWeights::new(weights, tracker, values), npu, npu.chunk)?;
+        let mut prefill = llama::build_npu(
+            config,
+            &ReportingWeights::new(weights, tracker, values),
+            npu,
+            npu.chunk,
+            calibration.as_ref(),
+        )?;
         tracker.part(NPU_PREFILL_BUILT, NPU_DECODE_BUILT)?;
-        let mut decode = llama::build_npu(config, &ReportingWeights::new(weights, tracker, values), npu, 1)?;
+        let mut decode =
+            llama::build_npu(config, &ReportingWeights::new(weights, tracker, values), npu, 1, calibration.as_ref())?;
         tracker.part(NPU_DECODE_BUILT, 1.0)?;
         let data = onnx::externalize(&mut [&mut prefill, &mut decode], "model.npu.data", 1024);
         package.write_reporting("model.npu.data", &data, &mut |done| tracker.advance(done))?;

@@ -29,6 +29,7 @@ pub mod onnx;
 pub mod package;
 pub mod probe;
 pub mod progress;
+pub mod qdq;
 pub mod quant;
 pub mod safetensors;
 pub mod tiny;

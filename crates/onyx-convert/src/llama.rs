@@ -11,11 +11,15 @@
 //! `MatMulNBits` weights (or exact f32). Its inputs and outputs are named as onnxruntime-genai
 //! names them.
 
+pub mod calibration;
+
 use crate::ConvertError;
 use crate::blockwise;
 use crate::graph::GraphBuilder;
 use crate::manifest::QuantScheme;
 use crate::onnx::{AttributeValue, DataType, Dim, Model, Tensor};
+use crate::qdq::{self, Range};
+pub use calibration::Calibration;
 
 /// The hyper-parameters a Llama-family graph needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -466,7 +470,8 @@ pub struct NpuOptions {
     pub context: usize,
     /// Tokens per prefill run.
     pub chunk: usize,
-    /// Weight storage: fp32, or int8 (per-channel `DequantizeLinear → MatMul`).
+    /// Weight storage: fp32, or int8 (w8a16: int8 weights per output channel, multiplied with
+    /// 16-bit activations on calibrated grids; see [`crate::qdq`]).
     pub quant: QuantScheme,
 }
 
@@ -492,33 +497,34 @@ pub mod npu_names {
 /// turn `-inf` into NaNs; `-1e4` is far below any real score yet exact in fp16.
 pub const MASKED: f32 = -1.0e4;
 
-/// A weight in npu form: f32, or int8 with one scale per output channel, dequantized in-graph.
-fn npu_weight_t(g: &mut GraphBuilder, name: &str, weight: &[f32], n: usize, k: usize, int8: bool) -> String {
-    if !int8 {
-        return g.const_f32(&format!("{name}_t"), &[k as i64, n as i64], &transpose(weight, n, k));
-    }
-    let q = blockwise::quantize_int8_per_row(weight, n, k);
-    let mut transposed = vec![0i8; n * k];
-    for r in 0..n {
-        for c in 0..k {
-            transposed[c * n + r] = q.values[r * k + c];
+/// `x · Wᵀ` for a `[n, k]` weight in npu form: f32, or w8a16 on the calibrated grids of
+/// `ranges` (the product's input and output).
+#[allow(clippy::too_many_arguments)]
+fn npu_product(
+    g: &mut GraphBuilder,
+    scope: &str,
+    name: &str,
+    x: &str,
+    weight: &[f32],
+    n: usize,
+    k: usize,
+    ranges: Option<(Range, Range)>,
+) -> String {
+    let transposed = transpose(weight, n, k);
+    match ranges {
+        None => {
+            let w = g.const_f32(&format!("{name}_t"), &[k as i64, n as i64], &transposed);
+            g.op1(scope, "MatMul", &[x, &w])
         }
+        Some((input, output)) => qdq::w8a16_matmul(g, scope, &format!("{name}_t"), x, input, &transposed, n, output),
     }
-    let values = g.initializer(Tensor::i8(format!("{name}_t.int8"), &[k as i64, n as i64], &transposed));
-    let scales = g.const_f32(&format!("{name}_t.scale"), &[n as i64], &q.scales);
-    g.op1_with(&format!("/{name}"), "DequantizeLinear", "", &[&values, &scales], vec![("axis", int(1))])
 }
 
 /// RMS norm from standard ops, keeping every tensor at rank ≤ 4.
-fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &str) -> String {
+/// `last_axis` is the constant `[-1]` (opset 18 and later take reduction axes as an input).
+fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &str, last_axis: &str) -> String {
     let square = g.op1(scope, "Mul", &[x, x]);
-    let mean = g.op1_with(
-        scope,
-        "ReduceMean",
-        "",
-        &[&square],
-        vec![("axes", AttributeValue::Ints(vec![-1])), ("keepdims", int(1))],
-    );
+    let mean = g.op1_with(scope, "ReduceMean", "", &[&square, last_axis], vec![("keepdims", int(1))]);
     let shifted = g.op1(scope, "Add", &[&mean, eps]);
     let root = g.op1(scope, "Sqrt", &[&shifted]);
     let normalized = g.op1(scope, "Div", &[x, &root]);
@@ -527,11 +533,14 @@ fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &s
 
 /// Builds the npu variant for a fixed sequence length `seq` (the prefill chunk, or 1 to
 /// decode): static shapes, standard ONNX ops only, a fixed-size KV cache in, new K/V out.
+/// Int8 builds need `calibration`, the activation ranges of this model
+/// ([`calibration::calibrate`]): every weight product runs in w8a16 on grids made from them.
 pub fn build_npu(
     config: &LlamaConfig,
     weights: &dyn Weights,
     options: NpuOptions,
     seq: usize,
+    calibration: Option<&Calibration>,
 ) -> Result<Model, ConvertError> {
     config.validate(weights.source())?;
     if options.context == 0 || seq == 0 || options.context > config.context_length {
@@ -543,9 +552,23 @@ pub fn build_npu(
             ),
         ));
     }
-    let int8 = match options.quant {
-        QuantScheme::Int8 => true,
-        QuantScheme::Fp32 => false,
+    let calibration = match options.quant {
+        QuantScheme::Int8 => match calibration {
+            Some(c) if c.layers.len() == config.layers => Some(c),
+            Some(c) => {
+                return Err(ConvertError::malformed(
+                    weights.source(),
+                    format!("the calibration has {} layers, the model {}", c.layers.len(), config.layers),
+                ));
+            }
+            None => {
+                return Err(ConvertError::malformed(
+                    weights.source(),
+                    "int8 npu graphs need the model's calibrated activation ranges",
+                ));
+            }
+        },
+        QuantScheme::Fp32 => None,
         other => {
             return Err(ConvertError::unsupported(
                 weights.source(),
@@ -590,16 +613,14 @@ pub fn build_npu(
     };
 
     let embed = fetch(weights, "token_embd.weight", &[config.vocab, hidden])?;
-    let embed_table = if int8 {
+    let mut x = if calibration.is_some() {
         // Per-row scales: each token's embedding keeps its own range.
-        let q = blockwise::quantize_int8_per_row(&embed, config.vocab, hidden);
-        let values = g.initializer(Tensor::i8("token_embd.int8", &[config.vocab as i64, hidden as i64], &q.values));
-        let scales = g.const_f32("token_embd.scale", &[config.vocab as i64], &q.scales);
-        g.op1_with("/embed", "DequantizeLinear", "", &[&values, &scales], vec![("axis", int(0))])
+        qdq::int8_row_gather(&mut g, "/embed", "token_embd", &embed, hidden, &input_ids)
     } else {
-        g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed)
+        let table = g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed);
+        g.op1_with("/embed", "Gather", "", &[&table, &input_ids], vec![("axis", int(0))])
     };
-    let mut x = g.op1_with("/embed", "Gather", "", &[&embed_table, &input_ids], vec![("axis", int(0))]);
+    let last_axis = g.const_i64("axes_last", &[1], &[-1]);
 
     let eps = g.const_f32("rms_eps", &[], &[config.rms_eps]);
     let scale = g.const_f32("attn_scale", &[], &[1.0 / (hd as f32).sqrt()]);
@@ -620,12 +641,13 @@ pub fn build_npu(
         let w = |suffix: &str| format!("blk.{layer}.{suffix}");
         let gamma = fetch(weights, &w("attn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("attn_norm.weight"), &[hidden as i64], &gamma);
-        let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps);
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps, &last_axis);
+        let r = calibration.map(|c| c.layers[layer]);
 
-        let project = |g: &mut GraphBuilder, name: &str, n: usize| -> Result<String, ConvertError> {
+        let project = |g: &mut GraphBuilder, name: &str, n: usize, output: Option<Range>| -> Result<String, ConvertError> {
             let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
-            let wt = npu_weight_t(g, &w(name), &weight, n, hidden, int8);
-            let mut out = g.op1(&format!("{scope}/{name}"), "MatMul", &[&normed, &wt]);
+            let ranges = r.zip(output).map(|(r, output)| (r.attention_input, output));
+            let mut out = npu_product(g, &format!("{scope}/{name}"), &w(name), &normed, &weight, n, hidden, ranges);
             if config.qkv_bias {
                 let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
                 let bias = g.const_f32(&w(&format!("{name}.bias")), &[n as i64], &bias);
@@ -633,9 +655,9 @@ pub fn build_npu(
             }
             Ok(out)
         };
-        let q = project(&mut g, "attn_q", heads * hd)?;
-        let k = project(&mut g, "attn_k", kv_heads * hd)?;
-        let v = project(&mut g, "attn_v", kv_heads * hd)?;
+        let q = project(&mut g, "attn_q", heads * hd, r.map(|r| r.q))?;
+        let k = project(&mut g, "attn_k", kv_heads * hd, r.map(|r| r.k))?;
+        let v = project(&mut g, "attn_v", kv_heads * hd, r.map(|r| r.v))?;
 
         let perm = || vec![("perm", AttributeValue::Ints(vec![0, 2, 1, 3]))];
         let q = g.op1(&scope, "Reshape", &[&q, &q_shape]);
@@ -669,39 +691,49 @@ pub fn build_npu(
         let context = g.op1(&scope, "Reshape", &[&context, &merged_shape]);
 
         let wo = fetch(weights, &w("attn_output.weight"), &[hidden, heads * hd])?;
-        let wo = npu_weight_t(&mut g, &w("attn_output"), &wo, hidden, heads * hd, int8);
-        let attn_out = g.op1(&scope, "MatMul", &[&context, &wo]);
+        let ranges = r.map(|r| (r.context, r.attention_output));
+        let attn_out =
+            npu_product(&mut g, &format!("{scope}/attn_output"), &w("attn_output"), &context, &wo, hidden, heads * hd, ranges);
         x = g.op1(&scope, "Add", &[&x, &attn_out]);
 
         let gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("ffn_norm.weight"), &[hidden as i64], &gamma);
-        let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps);
-        let mlp = |g: &mut GraphBuilder, name: &str, input: &str, n: usize, k: usize| -> Result<String, ConvertError> {
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps, &last_axis);
+        let mlp = |g: &mut GraphBuilder,
+                   name: &str,
+                   input: &str,
+                   n: usize,
+                   k: usize,
+                   ranges: Option<(Range, Range)>|
+         -> Result<String, ConvertError> {
             let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, k])?;
-            let wt = npu_weight_t(g, &w(name), &weight, n, k, int8);
-            Ok(g.op1(&format!("{scope}/{name}"), "MatMul", &[input, &wt]))
+            Ok(npu_product(g, &format!("{scope}/{name}"), &w(name), input, &weight, n, k, ranges))
         };
-        let gate = mlp(&mut g, "ffn_gate", &normed, config.intermediate, hidden)?;
-        let up = mlp(&mut g, "ffn_up", &normed, config.intermediate, hidden)?;
+        let (n, ranges) = (config.intermediate, r.map(|r| (r.ffn_input, r.gate)));
+        let gate = mlp(&mut g, "ffn_gate", &normed, n, hidden, ranges)?;
+        let up = mlp(&mut g, "ffn_up", &normed, n, hidden, r.map(|r| (r.ffn_input, r.up)))?;
         let sig = g.op1(&format!("{scope}/mlp"), "Sigmoid", &[&gate]);
         let silu = g.op1(&format!("{scope}/mlp"), "Mul", &[&gate, &sig]);
         let act = g.op1(&format!("{scope}/mlp"), "Mul", &[&silu, &up]);
-        let down = mlp(&mut g, "ffn_down", &act, hidden, config.intermediate)?;
+        let down = mlp(&mut g, "ffn_down", &act, hidden, n, r.map(|r| (r.ffn_hidden, r.down)))?;
         x = g.op1(&format!("{scope}/mlp"), "Add", &[&x, &down]);
     }
 
     let gamma = fetch(weights, "output_norm.weight", &[hidden])?;
     let gamma = g.const_f32("output_norm.weight", &[hidden as i64], &gamma);
-    let normed = npu_rms_norm(&mut g, "/output_norm", &x, &gamma, &eps);
+    let normed = npu_rms_norm(&mut g, "/output_norm", &x, &gamma, &eps, &last_axis);
     let last = g.op1_with("/lm_head", "Gather", "", &[&normed, &last_index], vec![("axis", int(1))]);
     let head = if weights.contains("output.weight") {
         fetch(weights, "output.weight", &[config.vocab, hidden])?
     } else {
         embed
     };
-    let head_t = npu_weight_t(&mut g, "lm_head", &head, config.vocab, hidden, int8);
-    g.op_named("/lm_head/MatMul", "MatMul", "", &[&last, &head_t], &[names::LOGITS], Vec::new());
+    let ranges = calibration.map(|c| (c.head_input, c.logits));
+    let logits = npu_product(&mut g, "/lm_head", "lm_head", &last, &head, config.vocab, hidden, ranges);
+    // An Identity, not the product itself, is the graph output: QNN takes no DequantizeLinear
+    // whose output leaves the graph.
+    g.op_named("/lm_head/Identity", "Identity", "", &[&logits], &[names::LOGITS], Vec::new());
     g.output(names::LOGITS, DataType::Float, fixed(&[1, 1, config.vocab]));
 
-    Ok(Model::new(g.finish(), 17))
+    Ok(Model::new(g.finish(), qdq::OPSET))
 }

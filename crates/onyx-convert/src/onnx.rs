@@ -15,6 +15,8 @@ pub enum DataType {
     Uint8 = 2,
     /// Signed 8-bit integer.
     Int8 = 3,
+    /// Unsigned 16-bit integer (the 16-bit activations of QDQ graphs for NPUs; opset 21).
+    Uint16 = 4,
     /// Signed 32-bit integer.
     Int32 = 6,
     /// Signed 64-bit integer (shapes, token ids).
@@ -28,7 +30,7 @@ impl DataType {
     pub fn size_in_bytes(self) -> usize {
         match self {
             DataType::Uint8 | DataType::Int8 => 1,
-            DataType::Float16 => 2,
+            DataType::Float16 | DataType::Uint16 => 2,
             DataType::Float | DataType::Int32 => 4,
             DataType::Int64 => 8,
         }
@@ -123,6 +125,11 @@ impl Tensor {
     /// A uint8 tensor (packed 4-bit weights, zero points).
     pub fn u8(name: impl Into<String>, dims: &[i64], values: Vec<u8>) -> Self {
         Self::raw(name, DataType::Uint8, dims, values)
+    }
+
+    /// A uint16 tensor (zero points of 16-bit activations).
+    pub fn u16(name: impl Into<String>, dims: &[i64], values: &[u16]) -> Self {
+        Self::raw(name, DataType::Uint16, dims, values.iter().flat_map(|v| v.to_le_bytes()).collect())
     }
 
     /// An int8 tensor.
@@ -222,8 +229,12 @@ pub struct Model {
     pub metadata: Vec<(String, String)>,
 }
 
-/// ONNX IR version 8 is what opset 17–18 models use; every ONNX Runtime Onyx supports reads it.
-const IR_VERSION: i64 = 8;
+/// The ONNX IR version a model of standard-domain `opset` declares: 8 up to opset 18, which
+/// every ONNX Runtime Onyx supports reads; 10 from opset 21, the first with 16-bit
+/// `QuantizeLinear` (ONNX's checker and ORT refuse such a model under an older IR version).
+fn ir_version(opset: i64) -> i64 {
+    if opset >= 21 { 10 } else { 8 }
+}
 
 impl Model {
     /// A model importing the standard domain at `opset`.
@@ -240,7 +251,8 @@ impl Model {
     /// Serializes the model to ONNX protobuf bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Writer::default();
-        out.int(1, IR_VERSION); // ir_version
+        let opset = self.opsets.iter().find(|(domain, _)| domain.is_empty()).map_or(0, |(_, v)| *v);
+        out.int(1, ir_version(opset)); // ir_version
         for (domain, version) in &self.opsets {
             out.message(8, |m| {
                 // opset_import

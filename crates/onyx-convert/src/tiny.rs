@@ -200,6 +200,17 @@ pub fn reference_logits(
     Ok(all_logits)
 }
 
+/// Activation ranges of a tiny model for its w8a16 npu graphs, measured on three fixed
+/// pseudo-random token sequences (24, 16 and 8 tokens) that tests do not otherwise use.
+pub fn calibration(config: &LlamaConfig, weights: &dyn Weights) -> Result<crate::llama::Calibration, ConvertError> {
+    let vocab = config.vocab as u32;
+    let sequences: Vec<Vec<u32>> = [(24u32, 7u32), (16, 31), (8, 53)]
+        .iter()
+        .map(|&(length, step)| (0..length).map(|i| (i * step + 11) % vocab).collect())
+        .collect();
+    crate::llama::calibration::calibrate(config, weights, &sequences)
+}
+
 /// Writes `weights` as a Hugging Face folder (config.json, model.safetensors and minimal
 /// tokenizer files), the layout users bring from the Hub.
 pub fn write_hf_folder(config: &LlamaConfig, weights: &TinyWeights, dir: &Path) -> Result<(), ConvertError> {

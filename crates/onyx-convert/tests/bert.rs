@@ -276,12 +276,13 @@ fn the_npu_graph_is_static_and_uses_only_standard_rank_four_ops() {
         "Unsqueeze",
         "ReduceSum",
         "ReduceL2",
+        "QuantizeLinear",
         "DequantizeLinear",
     ]
     .into();
     for precision in [QuantScheme::Fp32, QuantScheme::Int8] {
         let model = bert::build_model(&src, Target::Npu, precision).expect("build");
-        assert_eq!(model.opsets, vec![(String::new(), 17)], "standard domain at opset 17 only");
+        assert_eq!(model.opsets, vec![(String::new(), 21)], "standard domain at opset 21 only");
         for node in &model.graph.nodes {
             assert!(node.domain.is_empty(), "{} is in domain {}", node.name, node.domain);
             assert!(
@@ -340,9 +341,15 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
     let table = initializer(&fp32, "embeddings.word_embeddings.weight");
     assert_eq!(f32s(table), source_of("embeddings.word_embeddings.weight"));
 
-    // npu: weight-only int8, dequantized in the graph.
+    // npu: w8a16. Int8 weights, one scale per output channel, in products whose input and
+    // output are 16-bit activations on static grids (what Qualcomm's HTP compiler takes whole).
     let npu = bert::build_model(&src, Target::Npu, QuantScheme::Int8).expect("int8 npu");
-    let dequantize: Vec<_> = npu.graph.nodes.iter().filter(|n| n.op_type == "DequantizeLinear").collect();
+    let npu_producer = |output: &str| npu.graph.nodes.iter().find(|n| n.outputs.iter().any(|o| o == output));
+    let npu_consumers = |output: &str| -> Vec<&str> {
+        npu.graph.nodes.iter().filter(|n| n.inputs.iter().any(|i| i == output)).map(|n| n.op_type.as_str()).collect()
+    };
+    let dequantize: Vec<_> =
+        npu.graph.nodes.iter().filter(|n| n.op_type == "DequantizeLinear" && !n.attributes.is_empty()).collect();
     assert_eq!(dequantize.len(), 6 * LAYERS, "q, k, v, attention output, intermediate, output per layer");
     for node in &dequantize {
         assert_eq!(node.attributes, vec![("axis".to_owned(), AttributeValue::Int(1))], "{}", node.name);
@@ -353,12 +360,21 @@ fn fp32_weights_are_exact_and_int8_quantizes_the_six_layer_matrices_per_channel(
         let zero_point = initializer(&npu, &node.inputs[2]);
         assert_eq!((zero_point.data_type, zero_point.dims.as_slice()), (DataType::Int8, &[out_features][..]));
         assert!(zero_point.raw.iter().all(|&z| z == 0), "symmetric quantization");
+
+        let product = npu.graph.nodes.iter().find(|n| n.inputs.get(1) == Some(&node.outputs[0])).expect("product");
+        assert_eq!(product.op_type, "MatMul", "{}", node.name);
+        let input = npu_producer(&product.inputs[0]).expect("dequantized input");
+        let quantize = npu_producer(&input.inputs[0]).expect("quantized input");
+        assert_eq!((input.op_type.as_str(), quantize.op_type.as_str()), ("DequantizeLinear", "QuantizeLinear"));
+        let activation_zero = initializer(&npu, &quantize.inputs[2]);
+        assert_eq!(activation_zero.data_type, DataType::Uint16, "{}: 16-bit activations", product.name);
+        assert_eq!(npu_consumers(&product.outputs[0]), ["QuantizeLinear"], "{}: a quantized output", product.name);
     }
     assert!(npu.graph.initializers.iter().all(|t| t.name != name), "the fp32 copy is not kept");
 
     // Dequantized weights are within half a step of the originals, per output channel.
-    let quantized = initializer(&npu, &format!("{name}_quantized"));
-    let scales = f32s(initializer(&npu, &format!("{name}_scale")));
+    let quantized = initializer(&npu, &format!("{name}.int8"));
+    let scales = f32s(initializer(&npu, &format!("{name}.scale")));
     assert_eq!(scales.len(), INTERMEDIATE);
     for (i, (&q, &w)) in quantized.raw.iter().zip(&expected).enumerate() {
         let scale = scales[i % INTERMEDIATE];

@@ -155,78 +155,72 @@ fn an_unknown_soc_model_is_refused_and_the_cpu_takes_over() {
     assert!(runtime().build_session(&request).is_err(), "strict mode has no CPU to fall back to");
 }
 
-/// Where QNN's compiler stands on a tiny llama npu decode graph (random weights, the default
-/// architecture at toy size), for both weight forms the converter builds today:
-/// - with fp32 weights the HTP takes every node: the embedding Gather, RoPE, the attention bias,
-///   RMSNorm, Softmax and the KV inputs and outputs are all ops it accepts;
-/// - with int8 weights exactly the weights' per-channel `DequantizeLinear` nodes stay on the CPU,
-///   the rejection issue 12 is about.
-///
-/// When the npu graphs move to a form the HTP takes whole (QDQ with 16-bit activations), the
-/// int8 expectation becomes "every node on QNN" too.
+/// The nodes of `built` that ONNX Runtime placed on the CPU EP (op types), and how many
+/// subgraphs QNN took.
+fn split(built: &onyx_runtime::ProvidedSession) -> (Vec<String>, usize) {
+    let on_cpu = built
+        .placement
+        .subgraphs
+        .iter()
+        .filter(|subgraph| subgraph.ep == onyx_runtime::CPU_EP)
+        .flat_map(|subgraph| subgraph.nodes.iter().map(|node| format!("{} ({})", node.op_type, node.name)))
+        .collect();
+    let qnn_subgraphs = built.placement.subgraphs.iter().filter(|subgraph| subgraph.ep == QNN_EP).count();
+    (on_cpu, qnn_subgraphs)
+}
+
+/// QNN's compiler (X Elite) on a tiny llama npu decode graph (random weights, the default
+/// architecture at toy size), in both weight forms the converter builds: it takes every node,
+/// in one subgraph, in strict mode. With fp32 weights that shows the embedding Gather, RoPE, the
+/// attention bias, RMSNorm, Softmax and the KV inputs and outputs are all ops it accepts; with
+/// int8 weights (w8a16, calibrated) that the weight products' QDQ form is one it takes whole.
 #[test]
-fn the_tiny_llama_npu_graph_on_the_htp_compiler() {
+fn the_tiny_llama_npu_graph_runs_whole_on_the_htp_compiler() {
     use onyx_convert::llama::{self, NpuOptions};
     use onyx_convert::manifest::QuantScheme;
     let config = onyx_convert::tiny::tiny_config(false);
     let weights = onyx_convert::tiny::tiny_weights(&config, 7);
     for quant in [QuantScheme::Fp32, QuantScheme::Int8] {
         let options = NpuOptions { context: 32, chunk: 4, quant };
-        let graph = llama::build_npu(&config, &weights, options, 1).expect("decode graph").encode();
-        let request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
+        let calibration =
+            (quant == QuantScheme::Int8).then(|| onyx_convert::tiny::calibration(&config, &weights).expect("calibration"));
+        let graph =
+            llama::build_npu(&config, &weights, options, 1, calibration.as_ref()).expect("decode graph").encode();
+        let mut request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
+        request.strict = true;
         let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{quant}: {e}"));
-        let left_on_cpu: Vec<&str> = built
-            .placement
-            .subgraphs
-            .iter()
-            .filter(|subgraph| subgraph.ep == onyx_runtime::CPU_EP)
-            .flat_map(|subgraph| subgraph.nodes.iter().map(|node| node.op_type.as_str()))
-            .collect();
+        let (on_cpu, qnn_subgraphs) = split(&built);
         println!(
-            "tiny llama decode graph, {quant} weights: {} of {} nodes on {}, {} on the CPU EP",
-            built.provider.nodes_on_ep,
-            built.provider.nodes_total,
-            built.provider.ep,
-            left_on_cpu.len()
+            "tiny llama decode graph, {quant} weights: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s)",
+            built.provider.nodes_on_ep, built.provider.nodes_total, built.provider.ep
         );
         assert_eq!(built.provider.ep, QNN_EP, "{quant}");
-        assert_eq!(built.provider.nodes_on_ep + left_on_cpu.len(), built.provider.nodes_total, "{quant}");
-        match quant {
-            QuantScheme::Fp32 => assert!(left_on_cpu.is_empty(), "fp32: the HTP refused {left_on_cpu:?}"),
-            _ => {
-                assert!(!left_on_cpu.is_empty(), "int8 now runs whole on the HTP: update this test");
-                assert!(left_on_cpu.iter().all(|op| *op == "DequantizeLinear"), "int8: {left_on_cpu:?}");
-            }
-        }
+        assert!(on_cpu.is_empty(), "{quant}: the HTP refused {on_cpu:?}");
+        assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{quant}");
+        assert_eq!(qnn_subgraphs, 1, "{quant}: one QNN subgraph");
     }
 }
 
-/// The default embedding package's npu graph on the HTP compiler (X Elite): what it takes, and
-/// that what it leaves on the CPU is exactly the weights' per-channel `DequantizeLinear`, the
-/// rejection issue 12 removes. Needs the default models from `scripts/setup.sh`.
+/// The default embedding package's npu graph (w8a16) on the HTP compiler (X Elite): every node
+/// in one subgraph, in strict mode. Needs the default models from `scripts/setup.sh`.
 #[test]
-fn the_default_embedding_npu_graph_on_the_htp_compiler() {
+fn the_default_embedding_npu_graph_runs_whole_on_the_htp_compiler() {
     let graph = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-minilm-l6-v2/model.npu.onnx");
     assert!(graph.is_file(), "{} is missing: run scripts/setup.sh", graph.display());
-    let request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
+    let mut request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = true;
     let started = std::time::Instant::now();
     let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
-    let left_on_cpu: Vec<&str> = built
-        .placement
-        .subgraphs
-        .iter()
-        .filter(|subgraph| subgraph.ep == onyx_runtime::CPU_EP)
-        .flat_map(|subgraph| subgraph.nodes.iter().map(|node| node.op_type.as_str()))
-        .collect();
+    let (on_cpu, qnn_subgraphs) = split(&built);
     println!(
-        "all-minilm-l6-v2 model.npu.onnx: {} of {} nodes on {}, {} on the CPU EP ({:.1} s to compile)",
+        "all-minilm-l6-v2 model.npu.onnx: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
         built.provider.nodes_on_ep,
         built.provider.nodes_total,
         built.provider.ep,
-        left_on_cpu.len(),
         started.elapsed().as_secs_f64()
     );
     assert_eq!(built.provider.ep, QNN_EP);
-    assert_eq!(built.provider.nodes_on_ep + left_on_cpu.len(), built.provider.nodes_total);
-    assert!(left_on_cpu.iter().all(|op| *op == "DequantizeLinear"), "{left_on_cpu:?}");
+    assert!(on_cpu.is_empty(), "the HTP refused {on_cpu:?}");
+    assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total);
+    assert_eq!(qnn_subgraphs, 1);
 }

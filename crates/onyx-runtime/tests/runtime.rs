@@ -261,7 +261,7 @@ fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
     let weights = tiny::tiny_weights(&config, 42);
     let (context, seq) = (32usize, 4usize);
     let options = llama::NpuOptions { context, chunk: seq, quant: QuantScheme::Fp32 };
-    let model = llama::build_npu(&config, &weights, options, seq).expect("npu graph").encode();
+    let model = llama::build_npu(&config, &weights, options, seq, None).expect("npu graph").encode();
 
     let run = |choice: ProviderChoice, strict: bool| -> (Vec<f32>, onyx_runtime::ActiveProvider) {
         let mut request = SessionRequest::new(ModelSource::Bytes(&model), choice);

@@ -6,6 +6,10 @@
 //! a few FFN channels per layer), so a handful of sentences is enough to find them. The graph
 //! builder then scales them down or keeps them out of the int8 products.
 //!
+//! The same pass also records, for each product, the smallest and largest value of its input
+//! and output: the static 16-bit grids of the w8a16 npu graph ([`crate::qdq`]) are made from
+//! them.
+//!
 //! The forward pass here is plain loops, kept independent of ONNX on purpose: it runs at
 //! conversion time, in pure Rust, and only its per-channel maxima are used.
 
@@ -14,6 +18,7 @@ use std::collections::HashMap;
 use super::BertSource;
 use crate::ConvertError;
 use crate::hf;
+use crate::qdq::Range;
 
 /// Sentences of the kind the model embeds: prose, a question, instructions, a title-like line,
 /// numbers and technical words. Their content matters little; the outlier channels are a
@@ -52,6 +57,24 @@ pub(super) struct LayerRanges {
     pub ffn_input: Vec<f32>,
     /// The GELU output (what the down projection reads), `[intermediate]`.
     pub ffn_hidden: Vec<f32>,
+    /// Value ranges at the layer's products, for the npu graph's activation grids.
+    pub grids: Grids,
+}
+
+/// The smallest and largest values at each product of a layer: its input and its output
+/// (before the bias, which the npu graph adds in float).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Grids {
+    pub attention_input: Range,
+    pub q: Range,
+    pub k: Range,
+    pub v: Range,
+    pub context: Range,
+    pub attention_output: Range,
+    pub ffn_input: Range,
+    pub up: Range,
+    pub ffn_hidden: Range,
+    pub down: Range,
 }
 
 impl LayerRanges {
@@ -61,6 +84,7 @@ impl LayerRanges {
             context: vec![0.0; hidden],
             ffn_input: vec![0.0; hidden],
             ffn_hidden: vec![0.0; intermediate],
+            grids: Grids::default(),
         }
     }
 }
@@ -198,6 +222,17 @@ impl Linear {
         Ok(Self { weight: transposed, bias })
     }
 
+    /// `rows · W + b`, and the range of `rows · W` observed into `range`.
+    fn apply_observed(&self, rows: &[f32], range: &mut Range) -> Vec<f32> {
+        let out = self.apply(rows);
+        let width = self.bias.len().max(1);
+        for row in out.chunks_exact(width) {
+            let product: Vec<f32> = row.iter().zip(&self.bias).map(|(v, b)| v - b).collect();
+            range.observe(&product);
+        }
+        out
+    }
+
     /// `rows · W + b` for `rows` of width `in`. Rows go in blocks that share each weight row
     /// while it is in cache: row by row, the matrix would stream from memory once per token.
     fn apply(&self, rows: &[f32]) -> Vec<f32> {
@@ -316,16 +351,21 @@ impl Model {
         }
         self.embedding_norm.apply(&mut x);
         for (layer, range) in self.layers.iter().zip(ranges) {
+            let grids = &mut range.grids;
             raise(&mut range.attention_input, &x);
-            let context = self.attention(layer, &x, tokens, real);
+            grids.attention_input.observe(&x);
+            let context = self.attention(layer, &x, tokens, real, grids);
             raise(&mut range.context, &context);
-            let attended = layer.output.apply(&context);
+            grids.context.observe(&context);
+            let attended = layer.output.apply_observed(&context, &mut grids.attention_output);
             let mut x1: Vec<f32> = attended.iter().zip(&x).map(|(a, b)| a + b).collect();
             layer.attention_norm.apply(&mut x1);
             raise(&mut range.ffn_input, &x1);
-            let activated: Vec<f32> = layer.up.apply(&x1).into_iter().map(gelu).collect();
+            grids.ffn_input.observe(&x1);
+            let activated: Vec<f32> = layer.up.apply_observed(&x1, &mut grids.up).into_iter().map(gelu).collect();
             raise(&mut range.ffn_hidden, &activated);
-            let lowered = layer.down.apply(&activated);
+            grids.ffn_hidden.observe(&activated);
+            let lowered = layer.down.apply_observed(&activated, &mut grids.down);
             x = lowered.iter().zip(&x1).map(|(a, b)| a + b).collect();
             layer.output_norm.apply(&mut x);
         }
@@ -333,10 +373,12 @@ impl Model {
 
     /// Multi-head self-attention over the first `real` tokens' keys; returns the merged context
     /// `[tokens, hidden]`.
-    fn attention(&self, layer: &Layer, x: &[f32], tokens: usize, real: usize) -> Vec<f32> {
+    fn attention(&self, layer: &Layer, x: &[f32], tokens: usize, real: usize, grids: &mut Grids) -> Vec<f32> {
         let hidden = self.hidden;
         let head_dim = hidden / self.heads.max(1);
-        let (q, k, v) = (layer.query.apply(x), layer.key.apply(x), layer.value.apply(x));
+        let q = layer.query.apply_observed(x, &mut grids.q);
+        let k = layer.key.apply_observed(x, &mut grids.k);
+        let v = layer.value.apply_observed(x, &mut grids.v);
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context = vec![0.0; tokens * hidden];
         let mut weights = vec![0.0; real.min(tokens)];

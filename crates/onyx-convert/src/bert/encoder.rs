@@ -3,6 +3,8 @@
 //! the module docs.
 
 use super::*;
+use crate::qdq::{self, Range, quantize_per_column};
+use calibration::Grids;
 
 /// Builds one graph from a checked [`BertSource`]. Node names are `{scope}/{op}_{n}` (from the
 /// shared [`graph::GraphBuilder`]), with scopes that follow the checkpoint's tensor names so a
@@ -138,11 +140,19 @@ impl<'a> BertGraph<'a> {
             (Target::Cpu, QuantScheme::Int8) => Some(self.activation_quantization()?),
             _ => None,
         };
+        // The npu graph's products run in w8a16, on grids from the same calibration pass.
+        let grids: Option<Vec<Grids>> = match (self.target, self.precision) {
+            (Target::Npu, QuantScheme::Int8) => {
+                Some(calibration::measure(self.source)?.into_iter().map(|ranges| ranges.grids).collect())
+            }
+            _ => None,
+        };
 
         for layer in 0..c.num_hidden_layers {
             let p = format!("encoder.layer.{layer}.");
             let plan = quantization.as_ref().and_then(|q| q.get(layer));
-            let [q, k, v] = self.attention_projections(&x, &p, plan)?;
+            let grids = grids.as_ref().and_then(|g| g.get(layer)).copied();
+            let [q, k, v] = self.attention_projections(&x, &p, plan, grids)?;
             let q = self.op("Reshape", &format!("{p}attention.q_heads"), &[&q, &heads_shape]);
             let k = self.op("Reshape", &format!("{p}attention.k_heads"), &[&k, &heads_shape]);
             let v = self.op("Reshape", &format!("{p}attention.v_heads"), &[&v, &heads_shape]);
@@ -163,11 +173,11 @@ impl<'a> BertGraph<'a> {
             let context = self.op("MatMul", &format!("{p}attention.context"), &[&probs, &v]);
             let context = self.transpose(&context, &format!("{p}attention.context_t"), &[0, 2, 1, 3]);
             let context = self.op("Reshape", &format!("{p}attention.context_merged"), &[&context, &hidden_shape]);
-            let attended = self.output_projection(&context, &p, plan)?;
+            let attended = self.output_projection(&context, &p, plan, grids)?;
             let residual = self.op("Add", &format!("{p}attention.residual"), &[&attended, &x]);
             let x1 = self.layer_norm(&format!("{p}attention.output.LayerNorm"), &residual, None)?;
 
-            let down = self.feed_forward(&x1, &p, plan, &gelu)?;
+            let down = self.feed_forward(&x1, &p, plan, grids, &gelu)?;
             let residual = self.op("Add", &format!("{p}output.residual"), &[&down, &x1]);
             // `num_hidden_layers` is at least 1 (checked in `RawConfig::bert`), so the last layer
             // always produces the graph output.
@@ -187,12 +197,7 @@ impl<'a> BertGraph<'a> {
         let min_count = self.constant_f32("const.min_token_count", &[], &[MIN_TOKEN_COUNT]);
         let count = self.op("Max", "pooling.count_clamped", &[&count, &min_count]);
         let mean = self.op("Div", "pooling.mean", &[&summed, &count]);
-        let norm = self.op_with(
-            "ReduceL2",
-            "normalize.norm",
-            &[&mean],
-            vec![("axes", AttributeValue::Ints(vec![1])), ("keepdims", AttributeValue::Int(1))],
-        );
+        let norm = self.op_with("ReduceL2", "normalize.norm", &[&mean, &axis1], vec![("keepdims", AttributeValue::Int(1))]);
         let min_norm = self.constant_f32("const.min_norm", &[], &[MIN_NORM]);
         let norm = self.op("Max", "normalize.norm_clamped", &[&norm, &min_norm]);
         self.op_output("Div", SENTENCE_EMBEDDING, &[&mean, &norm], Vec::new());
@@ -265,21 +270,22 @@ impl<'a> BertGraph<'a> {
     /// Q, K and V of one layer. Int8 cpu builds divide the layer input by its smoothing factors
     /// once (the weights absorb them), quantize it once and share it between the three products;
     /// V's columns also absorb the context's smoothing, which is free there since the context is
-    /// a weighted sum of V rows.
+    /// a weighted sum of V rows. Npu int8 builds run each product in w8a16 on `grids`.
     pub(super) fn attention_projections(
         &mut self,
         x: &str,
         p: &str,
         plan: Option<&LayerQuantization>,
+        grids: Option<Grids>,
     ) -> Result<[String; 3], ConvertError> {
         let mut q = self.dense(&format!("{p}attention.self.query"))?;
         let mut k = self.dense(&format!("{p}attention.self.key"))?;
         let mut v = self.dense(&format!("{p}attention.self.value"))?;
         let Some(plan) = plan else {
             return Ok([
-                self.linear(x, &format!("{p}attention.self.query"), &q),
-                self.linear(x, &format!("{p}attention.self.key"), &k),
-                self.linear(x, &format!("{p}attention.self.value"), &v),
+                self.linear(x, &format!("{p}attention.self.query"), &q, grids.map(|g| (g.attention_input, g.q))),
+                self.linear(x, &format!("{p}attention.self.key"), &k, grids.map(|g| (g.attention_input, g.k))),
+                self.linear(x, &format!("{p}attention.self.value"), &v, grids.map(|g| (g.attention_input, g.v))),
             ]);
         };
         for dense in [&mut q, &mut k, &mut v] {
@@ -302,10 +308,13 @@ impl<'a> BertGraph<'a> {
         context: &str,
         p: &str,
         plan: Option<&LayerQuantization>,
+        grids: Option<Grids>,
     ) -> Result<String, ConvertError> {
         let prefix = format!("{p}attention.output.dense");
         let mut dense = self.dense(&prefix)?;
-        let Some(plan) = plan else { return Ok(self.linear(context, &prefix, &dense)) };
+        let Some(plan) = plan else {
+            return Ok(self.linear(context, &prefix, &dense, grids.map(|g| (g.context, g.attention_output))));
+        };
         dense.scale_inputs(&plan.context);
         let quantized = self.quantize_activations(context, &prefix);
         Ok(self.integer_linear(&quantized, &prefix, &dense))
@@ -321,6 +330,7 @@ impl<'a> BertGraph<'a> {
         x1: &str,
         p: &str,
         plan: Option<&LayerQuantization>,
+        grids: Option<Grids>,
         gelu: &GeluConstants,
     ) -> Result<String, ConvertError> {
         let up_prefix = format!("{p}intermediate.dense");
@@ -328,9 +338,9 @@ impl<'a> BertGraph<'a> {
         let mut up = self.dense(&up_prefix)?;
         let down = self.dense(&down_prefix)?;
         let Some(plan) = plan else {
-            let raised = self.linear(x1, &up_prefix, &up);
+            let raised = self.linear(x1, &up_prefix, &up, grids.map(|g| (g.ffn_input, g.up)));
             let activated = self.gelu(&raised, &format!("{p}intermediate.gelu"), gelu);
-            return Ok(self.linear(&activated, &down_prefix, &down));
+            return Ok(self.linear(&activated, &down_prefix, &down, grids.map(|g| (g.ffn_hidden, g.down))));
         };
         up.scale_inputs(&plan.ffn_input);
         let smoothed = self.smooth(x1, &up_prefix, &plan.ffn_input);
@@ -361,27 +371,24 @@ impl<'a> BertGraph<'a> {
         self.op("Mul", scope, &[&gated, &constants.half])
     }
 
-    /// `x · W + b` at the build's weight precision: fp32, or (npu int8) weight-only int8
-    /// dequantized in the graph.
-    pub(super) fn linear(&mut self, input: &str, prefix: &str, dense: &Dense) -> String {
-        if self.precision != QuantScheme::Int8 {
+    /// `x · W + b`: in w8a16 on `grids` (the product's input and output ranges) when given, as
+    /// the npu int8 graph wants it, and in fp32 otherwise. The bias is added in float after the
+    /// product, so it never widens the product's grid.
+    pub(super) fn linear(&mut self, input: &str, prefix: &str, dense: &Dense, grids: Option<(Range, Range)>) -> String {
+        let Some((input_range, output_range)) = grids else {
             return self.float_linear(input, prefix, dense);
-        }
-        let dims = [dense.inputs as i64, dense.outputs as i64];
-        let (quantized, scales) = quantize_per_column(&dense.weight, dense.outputs, 127);
-        let q_name = self.graph.initializer(Tensor::i8(format!("{prefix}.weight_quantized"), &dims, &quantized));
-        let scale_name = self.constant_f32(&format!("{prefix}.weight_scale"), &[dense.outputs as i64], &scales);
-        // An explicit zero point: some NPU compilers reject DequantizeLinear without one.
-        let zeros = vec![0i8; dense.outputs];
-        let zero_name =
-            self.graph.initializer(Tensor::i8(format!("{prefix}.weight_zero_point"), &[dense.outputs as i64], &zeros));
-        let weight = self.op_with(
-            "DequantizeLinear",
-            &format!("{prefix}.weight"),
-            &[&q_name, &scale_name, &zero_name],
-            vec![("axis", AttributeValue::Int(1))],
+        };
+        let weight_name = format!("{prefix}.weight");
+        let product = qdq::w8a16_matmul(
+            &mut self.graph,
+            &format!("{prefix}.matmul"),
+            &weight_name,
+            input,
+            input_range,
+            &dense.weight,
+            dense.outputs,
+            output_range,
         );
-        let product = self.op("MatMul", &format!("{prefix}.matmul"), &[input, &weight]);
         let bias = self.constant_f32(&format!("{prefix}.bias"), &[dense.outputs as i64], &dense.bias);
         self.op("Add", &format!("{prefix}.add"), &[&product, &bias])
     }
@@ -545,45 +552,5 @@ impl Dense {
         }
         let bias = if with_bias { self.bias.clone() } else { vec![0.0; self.outputs] };
         Dense { weight, bias, inputs: rows.len(), outputs: self.outputs }
-    }
-}
-
-/// Symmetric int8 quantization of a row-major `[rows, columns]` matrix with one scale per column
-/// (output channel), onto `-limit..=limit`. Never -128, so the grid is symmetric and negation
-/// is exact.
-pub(super) fn quantize_per_column(values: &[f32], columns: usize, limit: i8) -> (Vec<i8>, Vec<f32>) {
-    let limit = f32::from(limit);
-    let mut max_abs = vec![0.0f32; columns];
-    for row in values.chunks_exact(columns) {
-        for (m, v) in max_abs.iter_mut().zip(row) {
-            *m = m.max(v.abs());
-        }
-    }
-    // An all-zero column quantizes to zeros with any scale; 1 keeps the scale valid.
-    let scales: Vec<f32> = max_abs.iter().map(|&m| if m > 0.0 { m / limit } else { 1.0 }).collect();
-    let mut quantized = Vec::with_capacity(values.len());
-    for row in values.chunks_exact(columns) {
-        for (v, s) in row.iter().zip(&scales) {
-            quantized.push((v / s).round().clamp(-limit, limit) as i8);
-        }
-    }
-    (quantized, scales)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_column_quantization_is_symmetric_and_bounded() {
-        // Two rows, three columns: column 1 is all zero, column 2 has its maximum negative.
-        let values = [0.5, 0.0, -2.0, -0.25, 0.0, 1.0];
-        let (q, scales) = quantize_per_column(&values, 3, 127);
-        assert_eq!(scales, [0.5 / 127.0, 1.0, 2.0 / 127.0]);
-        assert_eq!(q, [127, 0, -127, -64, 0, 64]);
-        for (i, (&v, &qv)) in values.iter().zip(&q).enumerate() {
-            let scale = scales[i % 3];
-            assert!((f32::from(qv) * scale - v).abs() <= scale / 2.0 + 1e-7, "element {i}");
-        }
     }
 }
