@@ -520,6 +520,11 @@ fn npu_product(
     }
 }
 
+/// The rows of a row-major `[_, columns]` matrix in `order`.
+fn permute_rows(values: &[f32], columns: usize, order: &[usize]) -> Vec<f32> {
+    order.iter().flat_map(|&r| &values[r * columns..(r + 1) * columns]).copied().collect()
+}
+
 /// RMS norm from standard ops, keeping every tensor at rank ≤ 4.
 /// `last_axis` is the constant `[-1]` (opset 18 and later take reduction axes as an input).
 fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &str, last_axis: &str) -> String {
@@ -642,7 +647,7 @@ pub fn build_npu(
         let gamma = fetch(weights, &w("attn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("attn_norm.weight"), &[hidden as i64], &gamma);
         let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps, &last_axis);
-        let r = calibration.map(|c| c.layers[layer]);
+        let r = calibration.map(|c| &c.layers[layer]);
 
         let project = |g: &mut GraphBuilder, name: &str, n: usize, output: Option<Range>| -> Result<String, ConvertError> {
             let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
@@ -699,23 +704,42 @@ pub fn build_npu(
         let gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("ffn_norm.weight"), &[hidden as i64], &gamma);
         let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps, &last_axis);
-        let mlp = |g: &mut GraphBuilder,
-                   name: &str,
-                   input: &str,
-                   n: usize,
-                   k: usize,
-                   ranges: Option<(Range, Range)>|
-         -> Result<String, ConvertError> {
-            let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, k])?;
-            Ok(npu_product(g, &format!("{scope}/{name}"), &w(name), input, &weight, n, k, ranges))
-        };
-        let (n, ranges) = (config.intermediate, r.map(|r| (r.ffn_input, r.gate)));
-        let gate = mlp(&mut g, "ffn_gate", &normed, n, hidden, ranges)?;
-        let up = mlp(&mut g, "ffn_up", &normed, n, hidden, r.map(|r| (r.ffn_input, r.up)))?;
+        let n = config.intermediate;
+        let gate_w = fetch(weights, &w("ffn_gate.weight"), &[n, hidden])?;
+        let up_w = fetch(weights, &w("ffn_up.weight"), &[n, hidden])?;
+        let down_w = fetch(weights, &w("ffn_down.weight"), &[hidden, n])?;
+        // The few MLP channels calibration found far wider than the rest go last (gate and up
+        // rows, down columns, permuted alike: the same function), so the graph can slice them
+        // off into a small float product and keep them off the down projection's 16-bit grid.
+        let outliers: &[usize] = r.map_or(&[], |r| &r.ffn_outliers);
+        let order: Vec<usize> = (0..n).filter(|c| !outliers.contains(c)).chain(outliers.iter().copied()).collect();
+        let gate_w = permute_rows(&gate_w, hidden, &order);
+        let up_w = permute_rows(&up_w, hidden, &order);
+        let down_w = permute_rows(&transpose(&down_w, hidden, n), hidden, &order);
+        let mlp_scope = |name: &str| format!("{scope}/{name}");
+        let ranges = r.map(|r| (r.ffn_input, r.gate));
+        let gate = npu_product(&mut g, &mlp_scope("ffn_gate"), &w("ffn_gate"), &normed, &gate_w, n, hidden, ranges);
+        let ranges = r.map(|r| (r.ffn_input, r.up));
+        let up = npu_product(&mut g, &mlp_scope("ffn_up"), &w("ffn_up"), &normed, &up_w, n, hidden, ranges);
         let sig = g.op1(&format!("{scope}/mlp"), "Sigmoid", &[&gate]);
         let silu = g.op1(&format!("{scope}/mlp"), "Mul", &[&gate, &sig]);
         let act = g.op1(&format!("{scope}/mlp"), "Mul", &[&silu, &up]);
-        let down = mlp(&mut g, "ffn_down", &act, hidden, n, r.map(|r| (r.ffn_hidden, r.down)))?;
+        // `down_w` is now `[n, hidden]` in the permuted order: rows are input channels.
+        let regular = n - outliers.len();
+        let ranges = r.map(|r| (r.ffn_hidden, r.down));
+        let down = if outliers.is_empty() {
+            npu_product(&mut g, &mlp_scope("ffn_down"), &w("ffn_down"), &act, &transpose(&down_w, n, hidden), hidden, n, ranges)
+        } else {
+            let (head, tail) = down_w.split_at(regular * hidden);
+            let axis2 = g.const_i64(&format!("{scope}/mlp.axis2"), &[1], &[2]);
+            let cut = g.const_i64(&format!("{scope}/mlp.regular"), &[1], &[regular as i64]);
+            let (start, end) = (g.const_i64(&format!("{scope}/mlp.start"), &[1], &[0]), g.const_i64(&format!("{scope}/mlp.end"), &[1], &[n as i64]));
+            let act_regular = g.op1(&format!("{scope}/mlp.regular"), "Slice", &[&act, &start, &cut, &axis2]);
+            let act_outliers = g.op1(&format!("{scope}/mlp.outliers"), "Slice", &[&act, &cut, &end, &axis2]);
+            let main = npu_product(&mut g, &mlp_scope("ffn_down"), &w("ffn_down"), &act_regular, &transpose(head, regular, hidden), hidden, regular, ranges);
+            let extra = npu_product(&mut g, &mlp_scope("ffn_down_outliers"), &w("ffn_down_outliers"), &act_outliers, &transpose(tail, outliers.len(), hidden), hidden, outliers.len(), None);
+            g.op1(&format!("{scope}/mlp"), "Add", &[&main, &extra])
+        };
         x = g.op1(&format!("{scope}/mlp"), "Add", &[&x, &down]);
     }
 

@@ -191,6 +191,10 @@ fn int4_cpu_build_agreement() {
     assert_floors(&agreement, 2, 0.55, 6.0, 8);
 }
 
+/// The npu graphs (w8a16: int8 weights, 16-bit activations on calibrated grids) on the CPU EP
+/// with graph optimizations off, so the CPU computes exactly what the QDQ graph specifies, the
+/// arithmetic the HTP implements. (With them on, ORT's CPU rewrites of the QDQ products quantize
+/// the activations to 8 bits on the fly: measured top-1 4/4, top-5 0.90, greedy [8, 5, 11, 13].)
 #[test]
 fn npu_int8_build_agreement_on_the_cpu_ep() {
     let options = NpuOptions::default();
@@ -199,15 +203,16 @@ fn npu_int8_build_agreement_on_the_cpu_ep() {
     let mut decoder: Option<NpuDecoder> = None;
     let agreement = measure(|tokens| match tokens {
         None => {
-            decoder = Some(NpuDecoder::from_files(&out, shape, options.context, options.chunk));
+            let exact = Some(onyx_runtime::ort::session::builder::GraphOptimizationLevel::Disable);
+            decoder = Some(NpuDecoder::from_files(&out, shape, options.context, options.chunk, exact));
             Vec::new()
         }
         Some(tokens) => decoder.as_mut().expect("decoder").feed(tokens),
     });
-    // Measured: top-1 3/4 (the case with a 0.08 top-1 margin flips), top-5 overlap 0.95, max
-    // |Δlogit| 1.20, greedy prefixes [0, 32, 32, 13]. Per-channel int8 weights, plus the CPU EP's
-    // own int8 quantization of activations when it fuses DequantizeLinear → MatMul.
-    assert_floors(&agreement, 3, 0.9, 2.0, 60);
+    // Measured: top-1 4/4, top-5 overlap 1.00, max |Δlogit| 0.51, greedy prefixes [8, 19, 32,
+    // 13]. The floors allow the case whose top-1 margin is 0.08 to flip, as per-channel int8
+    // weights alone can make it (the weight-only int8 build of 2026-12-02 did: 3/4, 0.95, 1.20).
+    assert_floors(&agreement, 3, 0.9, 1.0, 60);
 }
 
 #[test]

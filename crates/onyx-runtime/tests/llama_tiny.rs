@@ -266,7 +266,7 @@ fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_refere
     let mut cpu = CpuDecoder::new(cpu_session(ModelSource::File(&out.join("model.cpu.onnx")), None), shape(&config));
     let diff = max_abs_diff(&cpu.feed(&tokens), expected);
     assert!(diff < 1e-3, "cpu package differs by {diff}");
-    let mut npu = NpuDecoder::from_files(&out, shape(&config), npu.context, npu.chunk);
+    let mut npu = NpuDecoder::from_files(&out, shape(&config), npu.context, npu.chunk, None);
     let diff = max_abs_diff(&npu.feed(&tokens), expected);
     assert!(diff < 1e-3, "npu package differs by {diff}");
 }

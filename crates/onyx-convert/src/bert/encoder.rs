@@ -81,9 +81,24 @@ impl<'a> BertGraph<'a> {
         let hidden_shape = self.constant_i64("shape.hidden", &hidden_shape);
         let one = self.constant_f32("const.one", &[], &[1.0]);
 
+        // The npu graph's products run in w8a16, on grids from the same calibration pass.
+        let grids: Option<Vec<Grids>> = match (self.target, self.precision) {
+            (Target::Npu, QuantScheme::Int8) => {
+                Some(calibration::measure(self.source)?.into_iter().map(|ranges| ranges.grids).collect())
+            }
+            _ => None,
+        };
+
         // Embeddings: word + position + token type, then LayerNorm.
-        let word_table = self.weight_f32("embeddings.word_embeddings.weight", &[c.vocab_size as i64, hidden])?;
-        let word = self.op("Gather", "embeddings.word", &[&word_table, INPUT_IDS]);
+        let word = if grids.is_some() {
+            // The npu int8 graph keeps the word table in int8 too (one scale per row), in the
+            // gather form the HTP takes: as fp32 it would be two thirds of the compiled context.
+            let table = self.source.weight("embeddings.word_embeddings.weight")?;
+            qdq::int8_row_gather(&mut self.graph, "embeddings.word", "embeddings.word_embeddings", &table, c.hidden_size, INPUT_IDS)
+        } else {
+            let word_table = self.weight_f32("embeddings.word_embeddings.weight", &[c.vocab_size as i64, hidden])?;
+            self.op("Gather", "embeddings.word", &[&word_table, INPUT_IDS])
+        };
         let positions = match self.target {
             Target::Cpu => {
                 let table = self
@@ -140,14 +155,6 @@ impl<'a> BertGraph<'a> {
             (Target::Cpu, QuantScheme::Int8) => Some(self.activation_quantization()?),
             _ => None,
         };
-        // The npu graph's products run in w8a16, on grids from the same calibration pass.
-        let grids: Option<Vec<Grids>> = match (self.target, self.precision) {
-            (Target::Npu, QuantScheme::Int8) => {
-                Some(calibration::measure(self.source)?.into_iter().map(|ranges| ranges.grids).collect())
-            }
-            _ => None,
-        };
-
         for layer in 0..c.num_hidden_layers {
             let p = format!("encoder.layer.{layer}.");
             let plan = quantization.as_ref().and_then(|q| q.get(layer));

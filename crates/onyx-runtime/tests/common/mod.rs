@@ -109,9 +109,15 @@ impl NpuDecoder {
     }
 
     /// Loads `prefill` and `decode` graph files on the CPU EP.
-    pub fn from_files(dir: &Path, shape: CacheShape, context: usize, chunk: usize) -> Self {
-        let prefill = cpu_session(ModelSource::File(&dir.join("model.npu.prefill.onnx")), None);
-        let decode = cpu_session(ModelSource::File(&dir.join("model.npu.decode.onnx")), None);
+    pub fn from_files(
+        dir: &Path,
+        shape: CacheShape,
+        context: usize,
+        chunk: usize,
+        level: Option<GraphOptimizationLevel>,
+    ) -> Self {
+        let prefill = cpu_session(ModelSource::File(&dir.join("model.npu.prefill.onnx")), level);
+        let decode = cpu_session(ModelSource::File(&dir.join("model.npu.decode.onnx")), level);
         Self::new(prefill, decode, shape, context, chunk)
     }
 
