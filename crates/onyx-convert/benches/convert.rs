@@ -42,7 +42,11 @@ fn convert(c: &mut Criterion) {
     });
     group.bench_function("build npu int8 decode graph", |b| {
         b.iter(|| {
-            std::hint::black_box(llama::build_npu(&config, &weights, NpuOptions::default(), 1, Some(&calibration)).expect("npu").encode())
+            std::hint::black_box(
+                llama::build_npu(&config, &weights, NpuOptions::default(), 1, Some(&calibration))
+                    .expect("npu")
+                    .encode(),
+            )
         })
     });
     let out = tempfile::tempdir().expect("tempdir");

@@ -649,17 +649,18 @@ pub fn build_npu(
         let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps, &last_axis);
         let r = calibration.map(|c| &c.layers[layer]);
 
-        let project = |g: &mut GraphBuilder, name: &str, n: usize, output: Option<Range>| -> Result<String, ConvertError> {
-            let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
-            let ranges = r.zip(output).map(|(r, output)| (r.attention_input, output));
-            let mut out = npu_product(g, &format!("{scope}/{name}"), &w(name), &normed, &weight, n, hidden, ranges);
-            if config.qkv_bias {
-                let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
-                let bias = g.const_f32(&w(&format!("{name}.bias")), &[n as i64], &bias);
-                out = g.op1(&format!("{scope}/{name}"), "Add", &[&out, &bias]);
-            }
-            Ok(out)
-        };
+        let project =
+            |g: &mut GraphBuilder, name: &str, n: usize, output: Option<Range>| -> Result<String, ConvertError> {
+                let weight = fetch(weights, &w(&format!("{name}.weight")), &[n, hidden])?;
+                let ranges = r.zip(output).map(|(r, output)| (r.attention_input, output));
+                let mut out = npu_product(g, &format!("{scope}/{name}"), &w(name), &normed, &weight, n, hidden, ranges);
+                if config.qkv_bias {
+                    let bias = fetch(weights, &w(&format!("{name}.bias")), &[n])?;
+                    let bias = g.const_f32(&w(&format!("{name}.bias")), &[n as i64], &bias);
+                    out = g.op1(&format!("{scope}/{name}"), "Add", &[&out, &bias]);
+                }
+                Ok(out)
+            };
         let q = project(&mut g, "attn_q", heads * hd, r.map(|r| r.q))?;
         let k = project(&mut g, "attn_k", kv_heads * hd, r.map(|r| r.k))?;
         let v = project(&mut g, "attn_v", kv_heads * hd, r.map(|r| r.v))?;
@@ -697,8 +698,16 @@ pub fn build_npu(
 
         let wo = fetch(weights, &w("attn_output.weight"), &[hidden, heads * hd])?;
         let ranges = r.map(|r| (r.context, r.attention_output));
-        let attn_out =
-            npu_product(&mut g, &format!("{scope}/attn_output"), &w("attn_output"), &context, &wo, hidden, heads * hd, ranges);
+        let attn_out = npu_product(
+            &mut g,
+            &format!("{scope}/attn_output"),
+            &w("attn_output"),
+            &context,
+            &wo,
+            hidden,
+            heads * hd,
+            ranges,
+        );
         x = g.op1(&scope, "Add", &[&x, &attn_out]);
 
         let gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
@@ -728,16 +737,46 @@ pub fn build_npu(
         let regular = n - outliers.len();
         let ranges = r.map(|r| (r.ffn_hidden, r.down));
         let down = if outliers.is_empty() {
-            npu_product(&mut g, &mlp_scope("ffn_down"), &w("ffn_down"), &act, &transpose(&down_w, n, hidden), hidden, n, ranges)
+            npu_product(
+                &mut g,
+                &mlp_scope("ffn_down"),
+                &w("ffn_down"),
+                &act,
+                &transpose(&down_w, n, hidden),
+                hidden,
+                n,
+                ranges,
+            )
         } else {
             let (head, tail) = down_w.split_at(regular * hidden);
             let axis2 = g.const_i64(&format!("{scope}/mlp.axis2"), &[1], &[2]);
             let cut = g.const_i64(&format!("{scope}/mlp.regular"), &[1], &[regular as i64]);
-            let (start, end) = (g.const_i64(&format!("{scope}/mlp.start"), &[1], &[0]), g.const_i64(&format!("{scope}/mlp.end"), &[1], &[n as i64]));
+            let (start, end) = (
+                g.const_i64(&format!("{scope}/mlp.start"), &[1], &[0]),
+                g.const_i64(&format!("{scope}/mlp.end"), &[1], &[n as i64]),
+            );
             let act_regular = g.op1(&format!("{scope}/mlp.regular"), "Slice", &[&act, &start, &cut, &axis2]);
             let act_outliers = g.op1(&format!("{scope}/mlp.outliers"), "Slice", &[&act, &cut, &end, &axis2]);
-            let main = npu_product(&mut g, &mlp_scope("ffn_down"), &w("ffn_down"), &act_regular, &transpose(head, regular, hidden), hidden, regular, ranges);
-            let extra = npu_product(&mut g, &mlp_scope("ffn_down_outliers"), &w("ffn_down_outliers"), &act_outliers, &transpose(tail, outliers.len(), hidden), hidden, outliers.len(), None);
+            let main = npu_product(
+                &mut g,
+                &mlp_scope("ffn_down"),
+                &w("ffn_down"),
+                &act_regular,
+                &transpose(head, regular, hidden),
+                hidden,
+                regular,
+                ranges,
+            );
+            let extra = npu_product(
+                &mut g,
+                &mlp_scope("ffn_down_outliers"),
+                &w("ffn_down_outliers"),
+                &act_outliers,
+                &transpose(tail, outliers.len(), hidden),
+                hidden,
+                outliers.len(),
+                None,
+            );
             g.op1(&format!("{scope}/mlp"), "Add", &[&main, &extra])
         };
         x = g.op1(&format!("{scope}/mlp"), "Add", &[&x, &down]);

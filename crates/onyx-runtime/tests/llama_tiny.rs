@@ -136,8 +136,9 @@ fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, t
     let quant = if int8 { QuantScheme::Int8 } else { QuantScheme::Fp32 };
     let options = llama::NpuOptions { context: 32, chunk: 4, quant };
     let calibration = int8.then(|| tiny::calibration(&config, &weights).expect("calibration"));
-    let prefill =
-        llama::build_npu(&config, &weights, options, options.chunk, calibration.as_ref()).expect("prefill graph").encode();
+    let prefill = llama::build_npu(&config, &weights, options, options.chunk, calibration.as_ref())
+        .expect("prefill graph")
+        .encode();
     let decode = llama::build_npu(&config, &weights, options, 1, calibration.as_ref()).expect("decode graph").encode();
     // As for int4: compare with the values the graph holds, to pin the graph, not the rounding.
     let weights = if int8 { stored_weights(&config, weights, int8_rows, int8_rows) } else { weights };

@@ -182,8 +182,8 @@ fn the_tiny_llama_npu_graph_runs_whole_on_the_htp_compiler() {
     let weights = onyx_convert::tiny::tiny_weights(&config, 7);
     for quant in [QuantScheme::Fp32, QuantScheme::Int8] {
         let options = NpuOptions { context: 32, chunk: 4, quant };
-        let calibration =
-            (quant == QuantScheme::Int8).then(|| onyx_convert::tiny::calibration(&config, &weights).expect("calibration"));
+        let calibration = (quant == QuantScheme::Int8)
+            .then(|| onyx_convert::tiny::calibration(&config, &weights).expect("calibration"));
         let graph =
             llama::build_npu(&config, &weights, options, 1, calibration.as_ref()).expect("decode graph").encode();
         let mut request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
@@ -223,4 +223,32 @@ fn the_default_embedding_npu_graph_runs_whole_on_the_htp_compiler() {
     assert!(on_cpu.is_empty(), "the HTP refused {on_cpu:?}");
     assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total);
     assert_eq!(qnn_subgraphs, 1);
+}
+
+/// The default chat package's npu graphs (w8a16) on the HTP compiler (X Elite): the prefill and
+/// the decode graph each compile whole, every node in one QNN subgraph, in strict mode. Needs the
+/// default models from `scripts/setup.sh`.
+#[test]
+fn the_default_chat_npu_graphs_run_whole_on_the_htp_compiler() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/smollm2-135m-instruct");
+    for name in ["model.npu.decode.onnx", "model.npu.prefill.onnx"] {
+        let graph = dir.join(name);
+        assert!(graph.is_file(), "{} is missing: run scripts/setup.sh", graph.display());
+        let mut request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
+        request.strict = true;
+        let started = std::time::Instant::now();
+        let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
+        let (on_cpu, qnn_subgraphs) = split(&built);
+        println!(
+            "smollm2-135m-instruct {name}: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
+            built.provider.nodes_on_ep,
+            built.provider.nodes_total,
+            built.provider.ep,
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(built.provider.ep, QNN_EP, "{name}");
+        assert!(on_cpu.is_empty(), "{name}: the HTP refused {on_cpu:?}");
+        assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{name}");
+        assert_eq!(qnn_subgraphs, 1, "{name}");
+    }
 }

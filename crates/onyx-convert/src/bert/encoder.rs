@@ -94,7 +94,14 @@ impl<'a> BertGraph<'a> {
             // The npu int8 graph keeps the word table in int8 too (one scale per row), in the
             // gather form the HTP takes: as fp32 it would be two thirds of the compiled context.
             let table = self.source.weight("embeddings.word_embeddings.weight")?;
-            qdq::int8_row_gather(&mut self.graph, "embeddings.word", "embeddings.word_embeddings", &table, c.hidden_size, INPUT_IDS)
+            qdq::int8_row_gather(
+                &mut self.graph,
+                "embeddings.word",
+                "embeddings.word_embeddings",
+                &table,
+                c.hidden_size,
+                INPUT_IDS,
+            )
         } else {
             let word_table = self.weight_f32("embeddings.word_embeddings.weight", &[c.vocab_size as i64, hidden])?;
             self.op("Gather", "embeddings.word", &[&word_table, INPUT_IDS])
@@ -204,7 +211,8 @@ impl<'a> BertGraph<'a> {
         let min_count = self.constant_f32("const.min_token_count", &[], &[MIN_TOKEN_COUNT]);
         let count = self.op("Max", "pooling.count_clamped", &[&count, &min_count]);
         let mean = self.op("Div", "pooling.mean", &[&summed, &count]);
-        let norm = self.op_with("ReduceL2", "normalize.norm", &[&mean, &axis1], vec![("keepdims", AttributeValue::Int(1))]);
+        let norm =
+            self.op_with("ReduceL2", "normalize.norm", &[&mean, &axis1], vec![("keepdims", AttributeValue::Int(1))]);
         let min_norm = self.constant_f32("const.min_norm", &[], &[MIN_NORM]);
         let norm = self.op("Max", "normalize.norm_clamped", &[&norm, &min_norm]);
         self.op_output("Div", SENTENCE_EMBEDDING, &[&mean, &norm], Vec::new());

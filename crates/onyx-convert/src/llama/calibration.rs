@@ -88,7 +88,10 @@ pub fn forward(
     if longest > config.context_length {
         return Err(ConvertError::malformed(
             weights.source(),
-            format!("a calibration text of {longest} tokens is longer than the model's context {}", config.context_length),
+            format!(
+                "a calibration text of {longest} tokens is longer than the model's context {}",
+                config.context_length
+            ),
         ));
     }
     if let Some(&id) = sequences.iter().flatten().find(|&&id| id as usize >= config.vocab) {
@@ -170,7 +173,11 @@ pub fn forward(
 
     let normed = rms_norm(&x, &fetch(weights, "output_norm.weight", &[hidden])?, config.rms_eps);
     ranges.head_input.observe(&normed);
-    let head = if weights.contains("output.weight") { fetch(weights, "output.weight", &[config.vocab, hidden])? } else { embed };
+    let head = if weights.contains("output.weight") {
+        fetch(weights, "output.weight", &[config.vocab, hidden])?
+    } else {
+        embed
+    };
     let logits = matmul(&normed, &head, config.vocab);
     ranges.logits.observe(&logits);
     let mut kept = Vec::new();
@@ -362,7 +369,8 @@ pub fn conversation_tokens(tokenizer_json: &std::path::Path, bos: Option<u32>) -
     }
     // Longest first, so a control token is never split by a shorter one inside it.
     specials.sort_by_key(|(content, _)| std::cmp::Reverse(content.len()));
-    let spelling = if ids.keys().any(|t| t.starts_with('\u{0120}')) { Spelling::ByteLevel } else { Spelling::Metaspace };
+    let spelling =
+        if ids.keys().any(|t| t.starts_with('\u{0120}')) { Spelling::ByteLevel } else { Spelling::Metaspace };
     let chatml = ids.contains_key("<|im_start|>") && ids.contains_key("<|im_end|>");
     let encoder = Encoder { ids, specials, spelling };
     Ok(CONVERSATIONS
@@ -403,7 +411,11 @@ impl Encoder {
         let mut out = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
-            let next = self.specials.iter().filter_map(|(s, id)| rest.find(s.as_str()).map(|at| (at, s, *id))).min_by_key(|(at, _, _)| *at);
+            let next = self
+                .specials
+                .iter()
+                .filter_map(|(s, id)| rest.find(s.as_str()).map(|at| (at, s, *id)))
+                .min_by_key(|(at, _, _)| *at);
             match next {
                 Some((at, special, id)) => {
                     out.extend(self.greedy(&rest[..at]));
@@ -425,7 +437,9 @@ impl Encoder {
         let spelled: Vec<char> = match self.spelling {
             Spelling::ByteLevel => text.bytes().map(byte_char).collect(),
             Spelling::Metaspace if text.is_empty() => Vec::new(),
-            Spelling::Metaspace => std::iter::once('\u{2581}').chain(text.chars().map(|c| if c == ' ' { '\u{2581}' } else { c })).collect(),
+            Spelling::Metaspace => {
+                std::iter::once('\u{2581}').chain(text.chars().map(|c| if c == ' ' { '\u{2581}' } else { c })).collect()
+            }
         };
         let mut out = Vec::new();
         let mut start = 0;
@@ -498,7 +512,8 @@ mod tests {
     fn conversations_are_encoded_with_the_template_and_the_longest_tokens() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tokenizer.json");
-        let vocab = serde_json::json!({"Hi": 0, "\u{0120}there": 1, "H": 2, "i": 3, "\u{0120}": 4, "t": 5, "\u{010A}": 6});
+        let vocab =
+            serde_json::json!({"Hi": 0, "\u{0120}there": 1, "H": 2, "i": 3, "\u{0120}": 4, "t": 5, "\u{010A}": 6});
         let json = serde_json::json!({
             "model": {"vocab": vocab},
             "added_tokens": [{"id": 7, "content": "<|im_start|>"}, {"id": 8, "content": "<|im_end|>"}],
@@ -507,7 +522,16 @@ mod tests {
         let tokens = conversation_tokens(&path, None).expect("tokens");
         assert_eq!(tokens.len(), CONVERSATIONS.len());
         assert!(tokens.iter().all(|t| t.first() == Some(&7) && t.contains(&8) && t.contains(&6)), "{tokens:?}");
-        let encoder = Encoder { ids: vocab.as_object().expect("map").iter().map(|(k, v)| (k.clone(), v.as_u64().expect("id") as u32)).collect(), specials: vec![("<|im_end|>".into(), 8)], spelling: Spelling::ByteLevel };
+        let encoder = Encoder {
+            ids: vocab
+                .as_object()
+                .expect("map")
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().expect("id") as u32))
+                .collect(),
+            specials: vec![("<|im_end|>".into(), 8)],
+            spelling: Spelling::ByteLevel,
+        };
         assert_eq!(encoder.encode("Hi there<|im_end|>Hi"), [0, 1, 8, 0]);
     }
 
