@@ -626,6 +626,12 @@ pub fn build_npu(
         g.op1_with("/embed", "Gather", "", &[&table, &input_ids], vec![("axis", int(0))])
     };
     let last_axis = g.const_i64("axes_last", &[1], &[-1]);
+    // Outputs that would come straight from a product's DequantizeLinear (V, the logits) leave
+    // through a multiply by one instead. ORT's optimizer removes an Identity and moves a
+    // DequantizeLinear forward through Reshape and Transpose, and QNN takes no DequantizeLinear
+    // whose output leaves the graph unless CPU fallback is off: with the multiply, the graph
+    // compiles whole in auto mode too.
+    let keep = g.const_f32("keep_one", &[], &[1.0]);
 
     let eps = g.const_f32("rms_eps", &[], &[config.rms_eps]);
     let scale = g.const_f32("attn_scale", &[], &[1.0 / (hd as f32).sqrt()]);
@@ -672,7 +678,8 @@ pub fn build_npu(
         let k = g.op1_with(&scope, "Transpose", "", &[&k], perm());
         let v = g.op1(&scope, "Reshape", &[&v, &kv_shape]);
         let (present_k, present_v) = (names::present(layer, "key"), names::present(layer, "value"));
-        g.op_named(&format!("{scope}/present_v"), "Transpose", "", &[&v], &[&present_v], perm());
+        let v_t = g.op1_with(&scope, "Transpose", "", &[&v], perm());
+        g.op_named(&format!("{scope}/present_v"), "Mul", "", &[&v_t, &keep], &[&present_v], Vec::new());
         let q = rotate(&mut g, &format!("{scope}/rope_q"), &q);
         let k_rotated = rotate(&mut g, &format!("{scope}/rope_k"), &k);
         g.op_named(&format!("{scope}/present_k"), "Identity", "", &[&k_rotated], &[&present_k], Vec::new());
@@ -793,9 +800,7 @@ pub fn build_npu(
     };
     let ranges = calibration.map(|c| (c.head_input, c.logits));
     let logits = npu_product(&mut g, "/lm_head", "lm_head", &last, &head, config.vocab, hidden, ranges);
-    // An Identity, not the product itself, is the graph output: QNN takes no DequantizeLinear
-    // whose output leaves the graph.
-    g.op_named("/lm_head/Identity", "Identity", "", &[&logits], &[names::LOGITS], Vec::new());
+    g.op_named("/lm_head/keep", "Mul", "", &[&logits, &keep], &[names::LOGITS], Vec::new());
     g.output(names::LOGITS, DataType::Float, fixed(&[1, 1, config.vocab]));
 
     Ok(Model::new(g.finish(), qdq::OPSET))

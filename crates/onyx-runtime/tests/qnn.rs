@@ -171,7 +171,7 @@ fn split(built: &onyx_runtime::ProvidedSession) -> (Vec<String>, usize) {
 
 /// QNN's compiler (X Elite) on a tiny llama npu decode graph (random weights, the default
 /// architecture at toy size), in both weight forms the converter builds: it takes every node,
-/// in one subgraph, in strict mode. With fp32 weights that shows the embedding Gather, RoPE, the
+/// in one subgraph, even where it could leave some to the CPU. With fp32 weights that shows the embedding Gather, RoPE, the
 /// attention bias, RMSNorm, Softmax and the KV inputs and outputs are all ops it accepts; with
 /// int8 weights (w8a16, calibrated) that the weight products' QDQ form is one it takes whole.
 #[test]
@@ -186,8 +186,9 @@ fn the_tiny_llama_npu_graph_runs_whole_on_the_htp_compiler() {
             .then(|| onyx_convert::tiny::calibration(&config, &weights).expect("calibration"));
         let graph =
             llama::build_npu(&config, &weights, options, 1, calibration.as_ref()).expect("decode graph").encode();
-        let mut request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
-        request.strict = true;
+        // Not strict: with CPU fallback allowed QNN leaves any node it does not want to the CPU
+        // (a DequantizeLinear that ends the graph, say), so this shows it wants none.
+        let request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
         let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{quant}: {e}"));
         let (on_cpu, qnn_subgraphs) = split(&built);
         println!(
