@@ -525,14 +525,39 @@ fn permute_rows(values: &[f32], columns: usize, order: &[usize]) -> Vec<f32> {
     order.iter().flat_map(|&r| &values[r * columns..(r + 1) * columns]).copied().collect()
 }
 
-/// RMS norm from standard ops, keeping every tensor at rank ≤ 4.
-/// `last_axis` is the constant `[-1]` (opset 18 and later take reduction axes as an input).
-fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, eps: &str, last_axis: &str) -> String {
-    let square = g.op1(scope, "Mul", &[x, x]);
-    let mean = g.op1_with(scope, "ReduceMean", "", &[&square, last_axis], vec![("keepdims", int(1))]);
-    let shifted = g.op1(scope, "Add", &[&mean, eps]);
-    let root = g.op1(scope, "Sqrt", &[&shifted]);
-    let normalized = g.op1(scope, "Div", &[x, &root]);
+/// Constants the npu graph's RMS norms share.
+struct NormConstants {
+    /// `[-1]`: reduce over the hidden axis (opset 18 and later take reduction axes as an input).
+    last_axis: String,
+    /// The model's epsilon.
+    eps: String,
+    /// A floor for a row's largest |value|, so an all-zero row divides by something.
+    tiny: String,
+}
+
+/// RMS norm, `x / sqrt(mean(x²) + ε) · γ`, from standard ops in a form that survives fp16,
+/// which the HTP computes float ops in. Decoders carry "massive activations" in their residual
+/// stream (SmolLM2-135M: above 20,000), whose squares overflow fp16's 65,504: spelled out
+/// directly, rows holding 3,000 came out wrong by 175 on the X Elite emulator and the model
+/// answered garbage. So each row is first divided by its largest |value| `m` (twice by `√m`:
+/// `1/m` itself is below fp16's smallest normal number once `m` passes 16,384, and the HTP
+/// flushes such numbers to 0), which puts every square in [0, 1] and the mean at no less than
+/// 1/hidden; ε becomes ε/m². Opset 23's `RMSNormalization` would be one node, but not every NPU
+/// EP takes it yet (OpenVINO's does not).
+fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, c: &NormConstants) -> String {
+    let magnitude = g.op1(scope, "Abs", &[x]);
+    let largest = g.op1_with(scope, "ReduceMax", "", &[&magnitude, &c.last_axis], vec![("keepdims", int(1))]);
+    let largest = g.op1(scope, "Max", &[&largest, &c.tiny]);
+    let root = g.op1(scope, "Sqrt", &[&largest]);
+    let scaled = g.op1(scope, "Div", &[x, &root]);
+    let scaled = g.op1(scope, "Div", &[&scaled, &root]);
+    let square = g.op1(scope, "Mul", &[&scaled, &scaled]);
+    let mean = g.op1_with(scope, "ReduceMean", "", &[&square, &c.last_axis], vec![("keepdims", int(1))]);
+    let eps = g.op1(scope, "Div", &[&c.eps, &largest]);
+    let eps = g.op1(scope, "Div", &[&eps, &largest]);
+    let shifted = g.op1(scope, "Add", &[&mean, &eps]);
+    let rms = g.op1(scope, "Sqrt", &[&shifted]);
+    let normalized = g.op1(scope, "Div", &[&scaled, &rms]);
     g.op1(scope, "Mul", &[&normalized, gamma])
 }
 
@@ -625,7 +650,6 @@ pub fn build_npu(
         let table = g.const_f32("token_embd.weight", &[config.vocab as i64, hidden as i64], &embed);
         g.op1_with("/embed", "Gather", "", &[&table, &input_ids], vec![("axis", int(0))])
     };
-    let last_axis = g.const_i64("axes_last", &[1], &[-1]);
     // Outputs that would come straight from a product's DequantizeLinear (V, the logits) leave
     // through a multiply by one instead. ORT's optimizer removes an Identity and moves a
     // DequantizeLinear forward through Reshape and Transpose, and QNN takes no DequantizeLinear
@@ -633,7 +657,11 @@ pub fn build_npu(
     // compiles whole in auto mode too.
     let keep = g.const_f32("keep_one", &[], &[1.0]);
 
-    let eps = g.const_f32("rms_eps", &[], &[config.rms_eps]);
+    let norm = NormConstants {
+        last_axis: g.const_i64("axes_last", &[1], &[-1]),
+        eps: g.const_f32("rms_eps", &[], &[config.rms_eps]),
+        tiny: g.const_f32("rms_floor", &[], &[1e-30]),
+    };
     let scale = g.const_f32("attn_scale", &[], &[1.0 / (hd as f32).sqrt()]);
     let q_shape = g.const_i64("q_shape", &[4], &[1, seq as i64, heads as i64, hd as i64]);
     let kv_shape = g.const_i64("kv_shape", &[4], &[1, seq as i64, kv_heads as i64, hd as i64]);
@@ -652,7 +680,7 @@ pub fn build_npu(
         let w = |suffix: &str| format!("blk.{layer}.{suffix}");
         let gamma = fetch(weights, &w("attn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("attn_norm.weight"), &[hidden as i64], &gamma);
-        let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &eps, &last_axis);
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/attn_norm"), &x, &gamma, &norm);
         let r = calibration.map(|c| &c.layers[layer]);
 
         let project =
@@ -719,7 +747,7 @@ pub fn build_npu(
 
         let gamma = fetch(weights, &w("ffn_norm.weight"), &[hidden])?;
         let gamma = g.const_f32(&w("ffn_norm.weight"), &[hidden as i64], &gamma);
-        let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &eps, &last_axis);
+        let normed = npu_rms_norm(&mut g, &format!("{scope}/ffn_norm"), &x, &gamma, &norm);
         let n = config.intermediate;
         let gate_w = fetch(weights, &w("ffn_gate.weight"), &[n, hidden])?;
         let up_w = fetch(weights, &w("ffn_up.weight"), &[n, hidden])?;
@@ -791,7 +819,7 @@ pub fn build_npu(
 
     let gamma = fetch(weights, "output_norm.weight", &[hidden])?;
     let gamma = g.const_f32("output_norm.weight", &[hidden as i64], &gamma);
-    let normed = npu_rms_norm(&mut g, "/output_norm", &x, &gamma, &eps, &last_axis);
+    let normed = npu_rms_norm(&mut g, "/output_norm", &x, &gamma, &norm);
     let last = g.op1_with("/lm_head", "Gather", "", &[&normed, &last_index], vec![("axis", int(1))]);
     let head = if weights.contains("output.weight") {
         fetch(weights, "output.weight", &[config.vocab, hidden])?

@@ -230,10 +230,15 @@ pub struct Model {
 }
 
 /// The ONNX IR version a model of standard-domain `opset` declares: 8 up to opset 18, which
-/// every ONNX Runtime Onyx supports reads; 10 from opset 21, the first with 16-bit
-/// `QuantizeLinear` (ONNX's checker and ORT refuse such a model under an older IR version).
+/// every ONNX Runtime Onyx supports reads; 10 for opsets 21 and 22 (16-bit `QuantizeLinear`)
+/// and 11 from opset 23 (`RMSNormalization`), as ONNX pairs them: its checker and ORT refuse a
+/// model whose IR version is older than its opset.
 fn ir_version(opset: i64) -> i64 {
-    if opset >= 21 { 10 } else { 8 }
+    match opset {
+        23.. => 11,
+        21.. => 10,
+        _ => 8,
+    }
 }
 
 impl Model {

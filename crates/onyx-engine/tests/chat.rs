@@ -15,9 +15,8 @@ use onyx_engine::template::Message;
 use onyx_engine::{CancelToken, Engine, EngineError};
 use onyx_runtime::{ProviderChoice, RuntimeConfig};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{golden_cases, only_npu, repo_root, with_manifest};
 
 /// One engine per test process, with the test-only ggml plugin available as a non-CPU EP.
 fn engine() -> Engine {
@@ -51,34 +50,6 @@ fn request(messages: Vec<Message>, max_tokens: usize) -> ChatRequest {
         ignore_eos: false,
         context_limit: None,
     }
-}
-
-struct GoldenCase {
-    messages: Vec<Message>,
-    prompt_ids: Vec<u32>,
-    greedy_ids: Vec<u32>,
-    greedy_text: String,
-}
-
-fn golden_cases() -> Vec<GoldenCase> {
-    let path = repo_root().join("../shared/reference/golden.json");
-    let golden: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-            .expect("golden.json");
-    let ids = |v: &serde_json::Value| -> Vec<u32> {
-        v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
-    };
-    golden["chat"]
-        .as_array()
-        .expect("chat")
-        .iter()
-        .map(|case| GoldenCase {
-            messages: serde_json::from_value(case["messages"].clone()).expect("messages"),
-            prompt_ids: ids(&case["prompt_ids"]),
-            greedy_ids: ids(&case["greedy_ids"]),
-            greedy_text: case["greedy_text"].as_str().expect("text").to_owned(),
-        })
-        .collect()
 }
 
 fn convert_default(dir: &Path, options: ChatOptions) -> PathBuf {
@@ -386,24 +357,6 @@ fn the_engine_is_shared_across_threads_and_reloads_while_in_use() {
 }
 
 /// A copy of `package` (its files linked) with `manifest` as its `onyx-model.json`.
-fn with_manifest(package: &Path, manifest: &serde_json::Value) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for entry in std::fs::read_dir(package).expect("list package") {
-        let entry = entry.expect("entry");
-        let to = dir.path().join(entry.file_name());
-        if entry.file_name() != "onyx-model.json" && std::fs::hard_link(entry.path(), &to).is_err() {
-            std::fs::copy(entry.path(), &to).expect("copy");
-        }
-    }
-    std::fs::write(dir.path().join("onyx-model.json"), manifest.to_string()).expect("write manifest");
-    dir
-}
-
-fn only_npu(mut manifest: serde_json::Value) -> serde_json::Value {
-    manifest["variants"].as_array_mut().expect("variants").retain(|v| v["target"] == "npu");
-    manifest
-}
-
 /// A package written before the one-dialect manifest (format version 1) still loads through the
 /// migration and answers exactly as today's manifest does: its cpu variant, and its npu variant
 /// (whose `{"static": {"context", "chunk"}}` became `{"static": {"batch", "sequence", "context"}}`)
