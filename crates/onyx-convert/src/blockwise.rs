@@ -1,5 +1,6 @@
 //! Re-quantization of f32 weights for ONNX Runtime: 4-bit blocks for `MatMulNBits` (cpu
-//! variant) and per-channel int8 for `DequantizeLinear → MatMul` (npu variant).
+//! variant) and per-row int8 (the embedding rows of the cpu and npu variants; the npu variant's
+//! products use [`crate::qdq`]).
 //!
 //! GGUF's own blocks (Q4_1's float minimum, K-quants' super-blocks) do not map onto ORT's fast
 //! kernels, which want uint8 zero points; so weights are dequantized exactly first and then

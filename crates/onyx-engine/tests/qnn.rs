@@ -20,9 +20,9 @@ use onyx_runtime::{ProviderChoice, QNN_EP, QnnOptions, RuntimeConfig, SessionDef
 mod common;
 use common::{golden_cases, only_npu, repo_root, with_manifest};
 
-/// One engine per test process, with the QNN wheel as its plugin folder and the X Elite as the
-/// compile target.
-fn engine() -> Engine {
+/// One engine per test process, with the QNN wheel as its plugin folder, the X Elite as the
+/// compile target, and `cache` (if any) as the compiled-context cache.
+fn engine(cache: Option<&std::path::Path>) -> Engine {
     let plugin_dir = repo_root().join("runtime/test-plugins/qnn/onnxruntime_qnn");
     assert!(
         plugin_dir.join("libonnxruntime_providers_qnn.so").is_file(),
@@ -32,7 +32,8 @@ fn engine() -> Engine {
     let engine = Engine::new(&RuntimeConfig { library_path: None, plugin_dir: Some(plugin_dir), npu_stand_in: None })
         .unwrap_or_else(|e| panic!("run scripts/setup.sh: {e}"));
     let x_elite = QnnOptions { soc_model: Some("60".into()), htp_arch: Some("73".into()), ..QnnOptions::default() };
-    engine.runtime().set_session_defaults(SessionDefaults { qnn: x_elite, compile_cache: None });
+    let compile_cache = cache.map(std::path::Path::to_path_buf);
+    engine.runtime().set_session_defaults(SessionDefaults { qnn: x_elite, compile_cache });
     engine
 }
 
@@ -52,7 +53,7 @@ fn package(name: &str) -> PathBuf {
 /// rest; the HTP adds fp16 rounding between the products.
 #[test]
 fn the_default_embedding_model_matches_the_reference_on_the_htp_emulator() {
-    let engine = engine();
+    let engine = engine(None);
     let path = repo_root().join("../shared/reference/golden.json");
     let golden: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
@@ -88,14 +89,17 @@ fn the_default_embedding_model_matches_the_reference_on_the_htp_emulator() {
 const CHAT_TOKENS: usize = 8;
 
 /// The chat package's npu graphs (w8a16) on the HTP emulator, through the engine: the prompt
-/// ids exactly the reference's, then the first greedy tokens. Floors, from the same graphs'
-/// arithmetic on the CPU EP (top-1 4/4; greedy prefixes over 32 tokens [8, 19, 32, 13]): the
-/// first token right in 3 of 4 cases (one case's top-1 margin is 0.08 logits, which int8
-/// weights alone can flip) and at least 16 of the 4 × 8 tokens agreeing as prefixes. The HTP
-/// adds fp16 rounding, so these are floors, not the expected values.
+/// ids exactly the reference's, then the first greedy tokens. Measured: every case's first 8
+/// tokens are the reference's (32 of 32). Floors: the first token right in 3 of 4 cases (one
+/// case's top-1 margin is 0.08 logits, which int8 weights alone can flip; the weight-only int8
+/// build of 2026-12-02 did) and 24 of the 32 tokens agreeing as prefixes.
+///
+/// The compiled-context cache is measured on the way: the first load compiles both graphs, the
+/// second reads their context binaries.
 #[test]
 fn the_default_chat_model_follows_the_reference_on_the_htp_emulator() {
-    let engine = engine();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let engine = engine(Some(cache.path()));
     let source = package("smollm2-135m-instruct");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(source.join("onyx-model.json")).expect("manifest"))
@@ -105,9 +109,25 @@ fn the_default_chat_model_follows_the_reference_on_the_htp_emulator() {
     let provider = engine
         .load_chat(npu_only.path(), &qnn(), true)
         .unwrap_or_else(|e| panic!("the npu graphs in strict mode on QNN: {e}"));
-    println!("loaded on {} in {:.1} s: {provider:?}", provider.device_name, started.elapsed().as_secs_f64());
+    let compiling = started.elapsed().as_secs_f64();
+    println!("loaded on {} in {compiling:.1} s: {provider:?}", provider.device_name);
     assert_eq!(provider.ep, QNN_EP);
     assert_eq!(provider.nodes_on_ep, provider.nodes_total);
+    assert!(!provider.from_compiled_cache);
+    let started = std::time::Instant::now();
+    let cached = engine.load_chat(npu_only.path(), &qnn(), true).expect("the cached load");
+    let reading = started.elapsed().as_secs_f64();
+    assert!(cached.from_compiled_cache, "{cached:?}");
+    assert_eq!(cached.nodes_on_ep, cached.nodes_total);
+    let binaries: u64 = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .flatten()
+        .filter_map(|entry| entry.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()))
+        .sum();
+    println!(
+        "first load (compiles) {compiling:.1} s, second load (cached) {reading:.1} s: {:.0}x; {binaries} bytes in the cache",
+        compiling / reading.max(1e-3)
+    );
 
     let (mut first_right, mut agreeing) = (0, 0);
     for case in golden_cases() {
@@ -140,5 +160,5 @@ fn the_default_chat_model_follows_the_reference_on_the_htp_emulator() {
     }
     println!("QNN HTP (X Elite emulator): first token right in {first_right} of 4, {agreeing} agreeing tokens");
     assert!(first_right >= 3, "first token right in {first_right} of 4 cases");
-    assert!(agreeing >= 16, "{agreeing} agreeing greedy tokens < 16");
+    assert!(agreeing >= 24, "{agreeing} agreeing greedy tokens < 24");
 }

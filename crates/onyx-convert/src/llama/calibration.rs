@@ -74,14 +74,16 @@ pub fn calibrate(
     Ok(forward(config, weights, sequences, false)?.0)
 }
 
-/// The forward pass: the ranges, and (when `keep_logits`) the logits after every position of
-/// every sequence, `[sequence][position][vocab]`.
+/// Logits after every position of every sequence, `[sequence][position][vocab]`.
+pub type SequenceLogits = Vec<Vec<Vec<f32>>>;
+
+/// The forward pass: the ranges, and (when `keep_logits`) the logits.
 pub fn forward(
     config: &LlamaConfig,
     weights: &dyn Weights,
     sequences: &[Vec<u32>],
     keep_logits: bool,
-) -> Result<(Calibration, Vec<Vec<Vec<f32>>>), ConvertError> {
+) -> Result<(Calibration, SequenceLogits), ConvertError> {
     config.validate(weights.source())?;
     let (hidden, hd) = (config.hidden, config.head_dim);
     let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
