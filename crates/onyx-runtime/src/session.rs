@@ -1,6 +1,7 @@
 //! Building sessions on explicit devices, with fallback, strict mode, EP options and a compiled
 //! context cache.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -217,7 +218,7 @@ impl Runtime {
 
         // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
         let strict = request.strict && device.ep_name != CPU_EP;
-        let mut attempt = self.commit(request, qnn, device, model, &configs, strict);
+        let mut attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
         let mut cache_note = None;
         if let (Err(reason), Some((context_file, record_file)), Some(_)) = (&attempt, &cache, &cached_record) {
             // A compiled context that no longer loads (damaged, or from another QNN build): drop
@@ -232,13 +233,13 @@ impl Runtime {
             cached_record = None;
             model = request.model;
             configs = compile_into(context_file)?;
-            attempt = self.commit(request, qnn, device, model, &configs, strict);
+            attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
         }
         if attempt.is_err() && !configs.is_empty() {
             // Not every EP can write a compiled context (ggml cannot, for one). A cache is an
             // optimisation: it must never cost the user the device, so build without it.
             configs.clear();
-            attempt = self.commit(request, qnn, device, model, &configs, strict);
+            attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
         }
         let session = match attempt {
             Ok(session) => session,
@@ -247,19 +248,23 @@ impl Runtime {
             // the restriction and see whether any node goes to the CPU EP. That also names the
             // nodes, which ORT's message does not.
             Err(reason) if strict => {
-                return Err(
-                    match self.commit(request, qnn, device, model, &configs, false).map(|s| placement::read(&s)) {
-                        Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
-                            "strict mode: {} of {} nodes would fall back to the CPU EP, which strict mode forbids. \
+                // QNN writes why it refuses each node into its op trace: ask for one on this
+                // build, so the error gives QNN's own reasons, not a guess.
+                let trace = (device.ep_name == QNN_EP).then(OpTrace::new);
+                let extra = trace.as_ref().map(OpTrace::options).unwrap_or_default();
+                let diagnosis = self.commit(request, qnn, device, model, &configs, false, &extra);
+                let reasons = trace.as_ref().map(OpTrace::reasons).unwrap_or_default();
+                return Err(match diagnosis.map(|s| placement::read(&s)) {
+                    Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
+                        "strict mode: {} of {} nodes would fall back to the CPU EP, which strict mode forbids. \
                          Unsupported on {}: {}",
-                            placement.nodes_on(CPU_EP),
-                            placement.total_nodes(),
-                            device.ep_name,
-                            cpu_nodes(&placement)
-                        ),
-                        _ => reason,
-                    },
-                );
+                        placement.nodes_on(CPU_EP),
+                        placement.total_nodes(),
+                        device.ep_name,
+                        cpu_nodes(&placement, &reasons)
+                    ),
+                    _ => reason,
+                });
             }
             Err(reason) => return Err(reason),
         };
@@ -288,6 +293,7 @@ impl Runtime {
         model: ModelSource<'_>,
         configs: &[(&str, String)],
         disable_cpu_fallback: bool,
+        extra_options: &[(String, String)],
     ) -> Result<ort::session::Session, String> {
         let ort_device = self
             .env
@@ -331,6 +337,7 @@ impl Runtime {
             }
         }
         options.extend(request.ep_options.iter().cloned());
+        options.extend(extra_options.iter().cloned());
         builder = builder
             .with_devices([ort_device], (!options.is_empty()).then_some(options.as_slice()))
             .map_err(|e| e.to_string())?;
@@ -342,18 +349,63 @@ impl Runtime {
     }
 }
 
-/// `OpType (node name), ...` for the nodes ORT left on the CPU EP.
-fn cpu_nodes(placement: &Placement) -> String {
+/// A QNN op trace (`enable_framework_op_trace`) written to a fresh folder and removed with it.
+struct OpTrace {
+    dir: PathBuf,
+}
+
+impl OpTrace {
+    fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self { dir: std::env::temp_dir().join(format!("onyx-qnn-op-trace-{}-{n}", std::process::id())) }
+    }
+
+    fn options(&self) -> Vec<(String, String)> {
+        // Best effort: without the folder QNN writes no trace and the error has no reasons.
+        let _ = std::fs::create_dir_all(&self.dir);
+        vec![
+            (format!("{QNN_EP}.enable_framework_op_trace"), "1".into()),
+            (format!("{QNN_EP}.framework_op_trace_dir"), self.dir.display().to_string()),
+        ]
+    }
+
+    /// Node name → QNN's reason, from `qnn_op_trace.json` (`unsupported_nodes[]`).
+    fn reasons(&self) -> HashMap<String, String> {
+        let Ok(bytes) = std::fs::read(self.dir.join("qnn_op_trace.json")) else { return HashMap::new() };
+        let Ok(trace) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return HashMap::new() };
+        trace["unsupported_nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|node| Some((node["node_name"].as_str()?.to_owned(), node["reason"].as_str()?.to_owned())))
+            .collect()
+    }
+}
+
+impl Drop for OpTrace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `OpType (node name), ...` for the nodes ORT left on the CPU EP, each with the EP's reason
+/// when `reasons` has one.
+fn cpu_nodes(placement: &Placement, reasons: &HashMap<String, String>) -> String {
     let nodes: Vec<String> = placement
         .subgraphs
         .iter()
         .filter(|s| s.ep == CPU_EP)
         .flat_map(|s| s.nodes.iter())
         .map(|n| {
-            if n.domain.is_empty() {
+            let node = if n.domain.is_empty() {
                 format!("{} ({})", n.op_type, n.name)
             } else {
                 format!("{}.{} ({})", n.domain, n.op_type, n.name)
+            };
+            match reasons.get(&n.name) {
+                Some(reason) => format!("{node}: {reason}"),
+                None => node,
             }
         })
         .collect();

@@ -253,3 +253,32 @@ fn the_default_chat_npu_graphs_run_whole_on_the_htp_compiler() {
         assert_eq!(qnn_subgraphs, 1, "{name}");
     }
 }
+
+/// A graph with an op the HTP does not take fails in strict mode with an error naming the node
+/// and QNN's own reason (read from its op trace), and the runtime stays usable.
+#[test]
+fn a_node_the_htp_rejects_is_named_with_qnns_reason_in_strict_mode() {
+    use onyx_convert::graph::GraphBuilder;
+    use onyx_convert::onnx::{DataType, Dim, Model};
+    let mut g = GraphBuilder::new("rejected");
+    let x = g.input("x", DataType::Float, vec![Dim::from(1), Dim::from(8)]);
+    g.op_named("reject/Hardmax", "Hardmax", "", &[&x], &["h"], Vec::new());
+    g.op_named("keep/Relu", "Relu", "", &["h"], &["y"], Vec::new());
+    g.output("y", DataType::Float, vec![Dim::from(1), Dim::from(8)]);
+    let model = Model::new(g.finish(), 17).encode();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&model), ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = true;
+    match runtime().build_session(&request) {
+        Err(ProviderError::AllFailed { tried, .. }) => {
+            let refusal = tried.iter().find(|a| a.ep == QNN_EP).expect("the QNN attempt is reported");
+            println!("{}", refusal.reason);
+            assert!(refusal.reason.contains("Hardmax (reject/Hardmax): "), "names the node: {}", refusal.reason);
+            assert!(refusal.reason.contains("not supported by QNN EP"), "QNN's reason: {}", refusal.reason);
+        }
+        other => panic!("strict mode must refuse a graph QNN cannot take whole: {other:?}"),
+    }
+    let probe = probe::probe_model();
+    let mut request = SessionRequest::new(ModelSource::Bytes(&probe), ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = true;
+    assert!(runtime().build_session(&request).is_ok(), "the runtime stays usable");
+}
