@@ -284,7 +284,9 @@ impl Runtime {
         Ok((session, placement, cached_record, cache_note))
     }
 
-    /// Creates the ORT session on exactly `device`.
+    /// Creates the ORT session on exactly `device`; `extra_options` are EP options for this build
+    /// only (the op trace of a diagnostic build).
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &self,
         request: &SessionRequest<'_>,
