@@ -155,10 +155,14 @@ fn an_unknown_soc_model_is_refused_and_the_cpu_takes_over() {
     assert!(runtime().build_session(&request).is_err(), "strict mode has no CPU to fall back to");
 }
 
-/// The nodes of `built` that ONNX Runtime placed on the CPU EP (op types), and how many
-/// subgraphs QNN took.
-fn split(built: &onyx_runtime::ProvidedSession) -> (Vec<String>, usize) {
-    let on_cpu = built
+/// Builds `model` on QNN (strict or not) and checks that QNN took it whole: every node, none on
+/// the CPU EP, one QNN subgraph. Prints the counts and the compile time under `label`.
+fn assert_whole_on_qnn(label: &str, model: ModelSource<'_>, strict: bool) {
+    let mut request = SessionRequest::new(model, ProviderChoice::Ep(QNN_EP.into()));
+    request.strict = strict;
+    let started = std::time::Instant::now();
+    let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let on_cpu: Vec<String> = built
         .placement
         .subgraphs
         .iter()
@@ -166,7 +170,17 @@ fn split(built: &onyx_runtime::ProvidedSession) -> (Vec<String>, usize) {
         .flat_map(|subgraph| subgraph.nodes.iter().map(|node| format!("{} ({})", node.op_type, node.name)))
         .collect();
     let qnn_subgraphs = built.placement.subgraphs.iter().filter(|subgraph| subgraph.ep == QNN_EP).count();
-    (on_cpu, qnn_subgraphs)
+    println!(
+        "{label}: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
+        built.provider.nodes_on_ep,
+        built.provider.nodes_total,
+        built.provider.ep,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(built.provider.ep, QNN_EP, "{label}");
+    assert!(on_cpu.is_empty(), "{label}: the HTP refused {on_cpu:?}");
+    assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{label}");
+    assert_eq!(qnn_subgraphs, 1, "{label}: one QNN subgraph");
 }
 
 /// QNN's compiler (X Elite) on a tiny llama npu decode graph (random weights, the default
@@ -188,17 +202,7 @@ fn the_tiny_llama_npu_graph_runs_whole_on_the_htp_compiler() {
             llama::build_npu(&config, &weights, options, 1, calibration.as_ref()).expect("decode graph").encode();
         // Not strict: with CPU fallback allowed QNN leaves any node it does not want to the CPU
         // (a DequantizeLinear that ends the graph, say), so this shows it wants none.
-        let request = SessionRequest::new(ModelSource::Bytes(&graph), ProviderChoice::Ep(QNN_EP.into()));
-        let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{quant}: {e}"));
-        let (on_cpu, qnn_subgraphs) = split(&built);
-        println!(
-            "tiny llama decode graph, {quant} weights: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s)",
-            built.provider.nodes_on_ep, built.provider.nodes_total, built.provider.ep
-        );
-        assert_eq!(built.provider.ep, QNN_EP, "{quant}");
-        assert!(on_cpu.is_empty(), "{quant}: the HTP refused {on_cpu:?}");
-        assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{quant}");
-        assert_eq!(qnn_subgraphs, 1, "{quant}: one QNN subgraph");
+        assert_whole_on_qnn(&format!("tiny llama decode graph, {quant} weights"), ModelSource::Bytes(&graph), false);
     }
 }
 
@@ -208,22 +212,7 @@ fn the_tiny_llama_npu_graph_runs_whole_on_the_htp_compiler() {
 fn the_default_embedding_npu_graph_runs_whole_on_the_htp_compiler() {
     let graph = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-minilm-l6-v2/model.npu.onnx");
     assert!(graph.is_file(), "{} is missing: run scripts/setup.sh", graph.display());
-    let mut request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
-    request.strict = true;
-    let started = std::time::Instant::now();
-    let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
-    let (on_cpu, qnn_subgraphs) = split(&built);
-    println!(
-        "all-minilm-l6-v2 model.npu.onnx: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
-        built.provider.nodes_on_ep,
-        built.provider.nodes_total,
-        built.provider.ep,
-        started.elapsed().as_secs_f64()
-    );
-    assert_eq!(built.provider.ep, QNN_EP);
-    assert!(on_cpu.is_empty(), "the HTP refused {on_cpu:?}");
-    assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total);
-    assert_eq!(qnn_subgraphs, 1);
+    assert_whole_on_qnn("all-minilm-l6-v2 model.npu.onnx", ModelSource::File(&graph), true);
 }
 
 /// The default chat package's npu graphs (w8a16) on the HTP compiler (X Elite): the prefill and
@@ -235,22 +224,7 @@ fn the_default_chat_npu_graphs_run_whole_on_the_htp_compiler() {
     for name in ["model.npu.decode.onnx", "model.npu.prefill.onnx"] {
         let graph = dir.join(name);
         assert!(graph.is_file(), "{} is missing: run scripts/setup.sh", graph.display());
-        let mut request = SessionRequest::new(ModelSource::File(&graph), ProviderChoice::Ep(QNN_EP.into()));
-        request.strict = true;
-        let started = std::time::Instant::now();
-        let built = runtime().build_session(&request).unwrap_or_else(|e| panic!("{}: {e}", graph.display()));
-        let (on_cpu, qnn_subgraphs) = split(&built);
-        println!(
-            "smollm2-135m-instruct {name}: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
-            built.provider.nodes_on_ep,
-            built.provider.nodes_total,
-            built.provider.ep,
-            started.elapsed().as_secs_f64()
-        );
-        assert_eq!(built.provider.ep, QNN_EP, "{name}");
-        assert!(on_cpu.is_empty(), "{name}: the HTP refused {on_cpu:?}");
-        assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{name}");
-        assert_eq!(qnn_subgraphs, 1, "{name}");
+        assert_whole_on_qnn(&format!("smollm2-135m-instruct {name}"), ModelSource::File(&graph), true);
     }
 }
 
