@@ -531,8 +531,9 @@ struct NormConstants {
     last_axis: String,
     /// The model's epsilon.
     eps: String,
-    /// A floor for a row's largest |value|, so an all-zero row divides by something.
-    tiny: String,
+    /// A floor for the divisor: any positive divisor gives the same result (it cancels), and this
+    /// one, 1e-4, is a normal fp16 number, so an all-zero row divides by something even there.
+    floor: String,
 }
 
 /// RMS norm, `x / sqrt(mean(x²) + ε) · γ`, from standard ops in a form that survives fp16,
@@ -547,7 +548,7 @@ struct NormConstants {
 fn npu_rms_norm(g: &mut GraphBuilder, scope: &str, x: &str, gamma: &str, c: &NormConstants) -> String {
     let magnitude = g.op1(scope, "Abs", &[x]);
     let largest = g.op1_with(scope, "ReduceMax", "", &[&magnitude, &c.last_axis], vec![("keepdims", int(1))]);
-    let largest = g.op1(scope, "Max", &[&largest, &c.tiny]);
+    let largest = g.op1(scope, "Max", &[&largest, &c.floor]);
     let root = g.op1(scope, "Sqrt", &[&largest]);
     let scaled = g.op1(scope, "Div", &[x, &root]);
     let scaled = g.op1(scope, "Div", &[&scaled, &root]);
@@ -660,7 +661,7 @@ pub fn build_npu(
     let norm = NormConstants {
         last_axis: g.const_i64("axes_last", &[1], &[-1]),
         eps: g.const_f32("rms_eps", &[], &[config.rms_eps]),
-        tiny: g.const_f32("rms_floor", &[], &[1e-30]),
+        floor: g.const_f32("rms_floor", &[], &[1e-4]),
     };
     let scale = g.const_f32("attn_scale", &[], &[1.0 / (hd as f32).sqrt()]);
     let q_shape = g.const_i64("q_shape", &[4], &[1, seq as i64, heads as i64, hd as i64]);
