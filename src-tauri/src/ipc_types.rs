@@ -54,6 +54,8 @@ fn declarations() -> (String, Vec<String>) {
         onyx_runtime::Attempt,
         onyx_runtime::EpShare,
         onyx_runtime::GraphPlacement,
+        onyx_runtime::EpWork,
+        onyx_runtime::LeftBehind,
         onyx_runtime::ActiveProvider,
         onyx_runtime::doctor::ProviderCheck,
         onyx_runtime::doctor::DoctorReport,

@@ -258,6 +258,7 @@ pub fn run_bench(
     let chat_dir = defaults.chat_model(None)?;
     let embed_dir = defaults.embedding_model(None)?;
     let chat_provider = engine.load_chat(&chat_dir, &choice, false)?;
+    let cache_traffic = engine.with_chat_model(|m| m.cache_traffic())?;
     let embed_provider = engine.load_embedding(&embed_dir, &choice, false)?;
     let runs = runs.max(1);
 
@@ -313,6 +314,9 @@ pub fn run_bench(
             "timeToFirstTokenMs": median(ttft),
             "prefillTokensPerSecond": median(prefill),
             "decodeTokensPerSecond": median(decode),
+            // The npu variant's fixed-size cache: bytes the decode graph takes in per step, and
+            // bytes Onyx writes into the cache per step. Null for the cpu variant's growing cache.
+            "kvCache": cache_traffic,
         },
         "embeddings": {
             "model": embed_dir.display().to_string(),
@@ -338,6 +342,14 @@ pub fn run_bench(
             c["prefillTokensPerSecond"].as_f64().unwrap_or(0.0)
         );
         println!("  decode 128 tokens: {:.1} tok/s", c["decodeTokensPerSecond"].as_f64().unwrap_or(0.0));
+        if let Some(traffic) = cache_traffic {
+            println!(
+                "  kv cache ({}): {:.1} MB into the decode graph per step, {:.1} kB written by Onyx",
+                traffic.element,
+                traffic.graph_input_bytes as f64 / 1e6,
+                traffic.host_written_bytes as f64 / 1e3
+            );
+        }
         println!("embeddings {} ({})", e["model"].as_str().unwrap_or(""), e["provider"].as_str().unwrap_or(""));
         println!("  256-token passages: {:.1}/s at batch 1, {:.1}/s at batch 32", per_batch[0].1, per_batch[1].1);
         println!("peak RSS   {:.0} MB   (medians of {runs} runs)", peak_rss_mb().unwrap_or(0.0));

@@ -471,11 +471,20 @@ fn print_chat_model(check: &ChatModelCheck) {
         (Some(active), _) => {
             println!("  runs on  {}", active.summary());
             for graph in &active.graphs {
+                let work = match graph.macs_total {
+                    0 => String::new(),
+                    total => format!(
+                        ", {:.0}% of {:.1}M weight MACs/token",
+                        100.0 * graph.macs_on_ep as f64 / total as f64,
+                        total as f64 / 1e6
+                    ),
+                };
                 println!(
-                    "  graph    {:<28} {}/{} nodes on {}",
+                    "  graph    {:<28} {}/{} nodes on {}{work}",
                     graph.graph, graph.nodes_on_ep, graph.nodes_total, active.ep
                 );
             }
+            print_left_behind(active);
         }
         (None, Some(error)) => println!("  not loaded: {error}"),
         (None, None) => println!("  not loaded"),
@@ -529,10 +538,24 @@ fn print_report(report: &DoctorReport) {
             println!("  fell back  {} on {}: {}", attempt.ep, attempt.device, attempt.reason);
         }
         match (&check.active, &check.error) {
-            (Some(active), _) => println!("  running    {}", active.summary()),
+            (Some(active), _) => {
+                println!("  running    {}", active.summary());
+                print_left_behind(active);
+            }
             (None, Some(error)) => println!("  failed     {error}"),
             (None, None) => println!("  failed     no device could run the probe model"),
         }
+    }
+}
+
+/// The op types the provider's EP did not take, with the EP's reasons.
+fn print_left_behind(active: &onyx_runtime::ActiveProvider) {
+    for left in &active.left_behind {
+        let reason = left.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+        println!("  left     {} x{} on {}{reason}", left.op_type, left.nodes, left.ep);
+    }
+    if let Some(note) = &active.work_note {
+        println!("  note     {note}");
     }
 }
 

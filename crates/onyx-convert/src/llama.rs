@@ -497,6 +497,11 @@ pub mod npu_names {
 /// turn `-inf` into NaNs; `-1e4` is far below any real score yet exact in fp16.
 pub const MASKED: f32 = -1.0e4;
 
+/// The element type of the npu variant's KV cache (`past_key_values.*` in, `present.*` out).
+/// Packages converted before it was fp16 have fp32 caches; the engine reads the type from the
+/// graph, so both load.
+pub const KV_TYPE: DataType = DataType::Float16;
+
 /// `x · Wᵀ` for a `[n, k]` weight in npu form: f32, or w8a16 on the calibrated grids of
 /// `ranges` (the product's input and output).
 #[allow(clippy::too_many_arguments)]
@@ -708,17 +713,23 @@ pub fn build_npu(
         let v = g.op1(&scope, "Reshape", &[&v, &kv_shape]);
         let (present_k, present_v) = (names::present(layer, "key"), names::present(layer, "value"));
         let v_t = g.op1_with(&scope, "Transpose", "", &[&v], perm());
-        g.op_named(&format!("{scope}/present_v"), "Mul", "", &[&v_t, &keep], &[&present_v], Vec::new());
         let q = rotate(&mut g, &format!("{scope}/rope_q"), &q);
         let k_rotated = rotate(&mut g, &format!("{scope}/rope_k"), &k);
-        g.op_named(&format!("{scope}/present_k"), "Identity", "", &[&k_rotated], &[&present_k], Vec::new());
-        g.output(&present_k, DataType::Float, fixed(&[1, kv_heads, seq, hd]));
-        g.output(&present_v, DataType::Float, fixed(&[1, kv_heads, seq, hd]));
+        // The cache is fp16 in and out (KV_TYPE): half the bytes an fp32 cache moves into the
+        // graph on every step, and no precision the HTP would keep, since it computes attention
+        // in fp16. The step's own rows are used at full width; the cache keeps their fp16 form.
+        let to = |t: DataType| vec![("to", AttributeValue::Int(t as i64))];
+        g.op_named(&format!("{scope}/present_k"), "Cast", "", &[&k_rotated], &[&present_k], to(KV_TYPE));
+        g.op_named(&format!("{scope}/present_v"), "Cast", "", &[&v_t], &[&present_v], to(KV_TYPE));
+        g.output(&present_k, KV_TYPE, fixed(&[1, kv_heads, seq, hd]));
+        g.output(&present_v, KV_TYPE, fixed(&[1, kv_heads, seq, hd]));
 
-        let past_k = g.input(&names::past(layer, "key"), DataType::Float, fixed(&[1, kv_heads, c, hd]));
-        let past_v = g.input(&names::past(layer, "value"), DataType::Float, fixed(&[1, kv_heads, c, hd]));
-        let keys = g.op1_with(&scope, "Concat", "", &[&past_k, &present_k], vec![("axis", int(2))]);
-        let values = g.op1_with(&scope, "Concat", "", &[&past_v, &present_v], vec![("axis", int(2))]);
+        let past_k = g.input(&names::past(layer, "key"), KV_TYPE, fixed(&[1, kv_heads, c, hd]));
+        let past_v = g.input(&names::past(layer, "value"), KV_TYPE, fixed(&[1, kv_heads, c, hd]));
+        let past_k = g.op1_with(&format!("{scope}/past_k"), "Cast", "", &[&past_k], to(DataType::Float));
+        let past_v = g.op1_with(&format!("{scope}/past_v"), "Cast", "", &[&past_v], to(DataType::Float));
+        let keys = g.op1_with(&scope, "Concat", "", &[&past_k, &k_rotated], vec![("axis", int(2))]);
+        let values = g.op1_with(&scope, "Concat", "", &[&past_v, &v_t], vec![("axis", int(2))]);
 
         let q = g.op1(&scope, "Mul", &[&q, &scale]);
         let q = g.op1(&scope, "Reshape", &[&q, &grouped_shape]);

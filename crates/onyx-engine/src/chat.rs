@@ -135,6 +135,12 @@ impl ChatModel {
         self.decoder.target()
     }
 
+    /// What one decode step moves through the KV cache, for the npu variant's fixed-size cache;
+    /// `None` for a growing cache, whose traffic follows the conversation's length.
+    pub fn cache_traffic(&self) -> Option<crate::CacheTraffic> {
+        self.decoder.cache_traffic()
+    }
+
     /// The model folder, as it was read.
     pub fn folder(&self) -> &ModelFolder {
         &self.folder

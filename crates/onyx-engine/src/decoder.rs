@@ -5,17 +5,19 @@
 //!   folders, Optimum exports). Each step's `present.*` outputs become the next step's
 //!   `past_key_values.*` inputs by moving the ORT values, never by copying them in Rust.
 //! - **fixed** ([`StaticDecoder`]): Onyx npu packages. The cache is a set of fixed-size tensors
-//!   owned here and passed to ORT by reference; only each step's new K/V rows are written into
-//!   it. Prefill runs in chunks of the graph's sequence length.
+//!   (fp16 in packages built since 2026-12-04, fp32 before) owned here and bound once to both
+//!   graphs' inputs (ORT IoBinding); only each step's new K/V rows are written into it, in place.
+//!   Prefill runs in chunks of the graph's sequence length.
 
 use std::borrow::Cow;
 use std::path::Path;
 
+use half::f16;
 use onyx_convert::llama::{MASKED, names, npu_names};
 use onyx_convert::manifest::Target;
 use onyx_runtime::ort::memory::Allocator;
-use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue};
-use onyx_runtime::ort::value::{DynValue, Tensor, ValueType};
+use onyx_runtime::ort::session::{IoBinding, Session, SessionInputValue, SessionOutputs};
+use onyx_runtime::ort::value::{DynValue, PrimitiveTensorElementType, Tensor, TensorElementType, ValueType};
 use onyx_runtime::{ActiveProvider, ModelSource, ProviderChoice, Runtime, SessionRequest};
 
 use crate::{CancelToken, EngineError};
@@ -36,6 +38,10 @@ pub(crate) trait Decoder: Send {
     fn provider_mut(&mut self) -> &mut ActiveProvider;
     /// The package variant it runs: `Npu` for the static prefill/decode graphs.
     fn target(&self) -> Target;
+    /// What a decode step moves, for decoders over a fixed-size cache.
+    fn cache_traffic(&self) -> Option<CacheTraffic> {
+        None
+    }
 }
 
 fn inference_error(provider: &ActiveProvider, error: impl std::fmt::Display) -> EngineError {
@@ -297,7 +303,7 @@ impl Decoder for DynamicDecoder {
             }
         } else {
             for (i, value) in cache.into_iter().enumerate() {
-                let kind = if i % 2 == 0 { "key" } else { "value" };
+                let kind = if i.is_multiple_of(2) { "key" } else { "value" };
                 inputs.push((names::past(i / 2, kind).into(), value.into()));
             }
         }
@@ -362,14 +368,121 @@ pub(crate) struct StaticShape {
     pub chunk: usize,
 }
 
+/// What one decode step of a static decoder moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheTraffic {
+    /// The cache's element type: `fp16` for packages built since the cache became fp16, `fp32`
+    /// before.
+    pub element: &'static str,
+    /// Bytes of past keys and values the decode graph takes as input on every step: the whole
+    /// fixed-size cache, which an NPU without memory shared with the host copies in each time.
+    pub graph_input_bytes: u64,
+    /// Bytes Onyx writes into its cache per step: the step's new key and value rows.
+    pub host_written_bytes: u64,
+}
+
+/// The static cache, in the element type its graphs take (read from the decode graph).
+enum KvCache {
+    F16(Vec<Tensor<f16>>),
+    F32(Vec<Tensor<f32>>),
+}
+
+impl KvCache {
+    fn new(session: &Session, shape: StaticShape) -> Result<Self, String> {
+        let dims = [1, shape.kv_heads, shape.context, shape.head_dim];
+        let len = shape.kv_heads * shape.context * shape.head_dim;
+        let past = session.inputs().iter().find(|i| i.name() == names::past(0, "key"));
+        let element = match past.map(|p| p.dtype()) {
+            Some(ValueType::Tensor { ty, .. }) => *ty,
+            other => return Err(format!("the decode graph's past_key_values.0.key is {other:?}, not a tensor")),
+        };
+        let count = shape.layers * 2;
+        match element {
+            TensorElementType::Float16 => (0..count)
+                .map(|_| Tensor::from_array((dims, vec![f16::ZERO; len])))
+                .collect::<Result<_, _>>()
+                .map(KvCache::F16),
+            TensorElementType::Float32 => (0..count)
+                .map(|_| Tensor::from_array((dims, vec![0f32; len])))
+                .collect::<Result<_, _>>()
+                .map(KvCache::F32),
+            other => return Err(format!("the decode graph's KV cache is {other:?}; Onyx reads fp16 or fp32 caches")),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn element(&self) -> (&'static str, u64) {
+        match self {
+            KvCache::F16(_) => ("fp16", 2),
+            KvCache::F32(_) => ("fp32", 4),
+        }
+    }
+
+    /// Binds every cache tensor as its `past_key_values.*` input, once: each step then binds
+    /// only its small inputs, and the new rows are written into these same tensors in place.
+    fn bind(&self, binding: &mut IoBinding) -> Result<(), onyx_runtime::ort::Error> {
+        let name = |i: usize| names::past(i / 2, if i.is_multiple_of(2) { "key" } else { "value" });
+        match self {
+            KvCache::F16(tensors) => tensors.iter().enumerate().try_for_each(|(i, t)| binding.bind_input(name(i), t)),
+            KvCache::F32(tensors) => tensors.iter().enumerate().try_for_each(|(i, t)| binding.bind_input(name(i), t)),
+        }
+    }
+
+    /// Copies each layer's `present.*` rows (`[1, kv_heads, seq, head_dim]`, the first `new` of
+    /// them real) into the cache at `at`.
+    fn write(
+        &mut self,
+        outputs: &SessionOutputs<'_>,
+        shape: StaticShape,
+        seq: usize,
+        new: usize,
+        at: usize,
+    ) -> Result<(), String> {
+        fn copy<T: PrimitiveTensorElementType + Copy + std::fmt::Debug>(
+            tensors: &mut [Tensor<T>],
+            outputs: &SessionOutputs<'_>,
+            shape: StaticShape,
+            seq: usize,
+            new: usize,
+            at: usize,
+        ) -> Result<(), String> {
+            let StaticShape { kv_heads, head_dim, context, .. } = shape;
+            for (i, tensor) in tensors.iter_mut().enumerate() {
+                let name = names::present(i / 2, if i.is_multiple_of(2) { "key" } else { "value" });
+                let value = outputs.get(&name).ok_or_else(|| format!("no '{name}' output"))?;
+                let (_, rows) = value.try_extract_tensor::<T>().map_err(|e| format!("{name}: {e}"))?;
+                if rows.len() < kv_heads * seq * head_dim {
+                    return Err(format!("{name} holds {} values, not [1, {kv_heads}, {seq}, {head_dim}]", rows.len()));
+                }
+                let (_, cache) = tensor.extract_tensor_mut();
+                for head in 0..kv_heads {
+                    for t in 0..new {
+                        let src = &rows[(head * seq + t) * head_dim..][..head_dim];
+                        cache[(head * context + at + t) * head_dim..][..head_dim].copy_from_slice(src);
+                    }
+                }
+            }
+            Ok(())
+        }
+        match self {
+            KvCache::F16(tensors) => copy(tensors, outputs, shape, seq, new, at),
+            KvCache::F32(tensors) => copy(tensors, outputs, shape, seq, new, at),
+        }
+    }
+}
+
 /// The npu variant: a prefill graph and a decode graph over a fixed-size cache.
 pub(crate) struct StaticDecoder {
     prefill: Session,
     decode: Session,
+    /// Each graph's binding, with the cache bound as its `past_key_values.*` inputs.
+    prefill_binding: IoBinding,
+    decode_binding: IoBinding,
     provider: ActiveProvider,
     shape: StaticShape,
     /// One key and one value tensor per layer, `[1, kv_heads, context, head_dim]`, reused forever.
-    cache: Vec<Tensor<f32>>,
+    cache: KvCache,
     len: usize,
 }
 
@@ -400,19 +513,39 @@ impl StaticDecoder {
         // its placement matters more than the prefill graph's.
         let mut built = built;
         built.provider.add_graph(&decode_built.provider);
-        let err = |e| inference_error(&built.provider, e);
-        let mut cache = Vec::with_capacity(shape.layers * 2);
-        for _ in 0..shape.layers * 2 {
-            let zeros = vec![0f32; shape.kv_heads * shape.context * shape.head_dim];
-            cache.push(Tensor::from_array(([1, shape.kv_heads, shape.context, shape.head_dim], zeros)).map_err(err)?);
-        }
-        Ok(Self { prefill: built.session, decode: decode_session, provider: built.provider, shape, cache, len: 0 })
+        let provider = built.provider;
+        let cache = KvCache::new(&decode_session, shape).map_err(|e| inference_error(&provider, e))?;
+        let bind = |session: &Session| -> Result<IoBinding, EngineError> {
+            let mut binding = session.create_binding().map_err(|e| inference_error(&provider, e))?;
+            cache.bind(&mut binding).map_err(|e| inference_error(&provider, e))?;
+            Ok(binding)
+        };
+        let (prefill_binding, decode_binding) = (bind(&built.session)?, bind(&decode_session)?);
+        Ok(Self {
+            prefill: built.session,
+            decode: decode_session,
+            prefill_binding,
+            decode_binding,
+            provider,
+            shape,
+            cache,
+            len: 0,
+        })
+    }
+
+    /// What a decode step moves, from the cache's own geometry and element type.
+    pub(crate) fn traffic(&self) -> CacheTraffic {
+        let StaticShape { layers, kv_heads, head_dim, context, .. } = self.shape;
+        let (element, width) = self.cache.element();
+        let per_position = (layers * 2 * kv_heads * head_dim) as u64 * width;
+        CacheTraffic { element, graph_input_bytes: per_position * context as u64, host_written_bytes: per_position }
     }
 
     fn run_chunk(&mut self, tokens: &[u32], cancel: &CancelToken) -> Result<Vec<f32>, EngineError> {
-        let StaticShape { context, chunk, kv_heads, head_dim, .. } = self.shape;
+        let StaticShape { context, chunk, .. } = self.shape;
         let seq = if tokens.len() == 1 { 1 } else { chunk };
-        let err = |e| inference_error(&self.provider, e);
+        let provider = self.provider.clone();
+        let err = |e: onyx_runtime::ort::Error| inference_error(&provider, e);
         let mut ids = vec![0i64; seq];
         let mut positions = vec![0i64; seq];
         let mut bias = vec![MASKED; seq * (context + seq)];
@@ -426,47 +559,44 @@ impl StaticDecoder {
                 row[context + j] = 0.0;
             }
         }
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
-            (names::INPUT_IDS.into(), Tensor::from_array(([1, seq], ids)).map_err(err)?.into()),
-            (npu_names::POSITION_IDS.into(), Tensor::from_array(([1, seq], positions)).map_err(err)?.into()),
-            (
-                npu_names::ATTENTION_BIAS.into(),
-                Tensor::from_array(([1, 1, seq, context + seq], bias)).map_err(err)?.into(),
-            ),
-            (
-                npu_names::LAST_INDEX.into(),
-                Tensor::from_array(([1], vec![tokens.len() as i64 - 1])).map_err(err)?.into(),
-            ),
-        ];
-        for (i, tensor) in self.cache.iter().enumerate() {
-            let kind = if i % 2 == 0 { "key" } else { "value" };
-            inputs.push((names::past(i / 2, kind).into(), tensor.into()));
-        }
-        let provider = self.provider.clone();
-        let session = if seq == 1 { &mut self.decode } else { &mut self.prefill };
-        let outputs = run(session, inputs, cancel, &provider)?;
-        let logits = logits_of(&outputs, &provider)?;
-        // Write only the new rows into the cache, in place.
-        let mut new_rows = Vec::with_capacity(self.cache.len());
+        let (session, binding) = if seq == 1 {
+            (&mut self.decode, &mut self.decode_binding)
+        } else {
+            (&mut self.prefill, &mut self.prefill_binding)
+        };
+        binding.bind_input(names::INPUT_IDS, &Tensor::from_array(([1, seq], ids)).map_err(err)?).map_err(err)?;
+        binding
+            .bind_input(npu_names::POSITION_IDS, &Tensor::from_array(([1, seq], positions)).map_err(err)?)
+            .map_err(err)?;
+        binding
+            .bind_input(
+                npu_names::ATTENTION_BIAS,
+                &Tensor::from_array(([1, 1, seq, context + seq], bias)).map_err(err)?,
+            )
+            .map_err(err)?;
+        binding
+            .bind_input(npu_names::LAST_INDEX, &Tensor::from_array(([1], vec![tokens.len() as i64 - 1])).map_err(err)?)
+            .map_err(err)?;
+        // The outputs are small (the logits, and this step's rows): ORT allocates them.
+        let memory = session.allocator().memory_info();
+        binding.bind_output_to_device(names::LOGITS, memory).map_err(err)?;
         for layer in 0..self.shape.layers {
             for kind in ["key", "value"] {
-                let name = names::present(layer, kind);
-                let value =
-                    outputs.get(&name).ok_or_else(|| inference_error(&provider, format!("no '{name}' output")))?;
-                let (_, rows) = value.try_extract_tensor::<f32>().map_err(|e| inference_error(&provider, e))?;
-                new_rows.push(rows.to_vec());
+                binding.bind_output_to_device(names::present(layer, kind), memory).map_err(err)?;
             }
         }
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let outputs = session
+            .run_binding_with_options(binding, cancel.run_options())
+            .map_err(|e| if cancel.is_cancelled() { EngineError::Cancelled } else { inference_error(&provider, e) })?;
+        let logits = logits_of(&outputs, &provider)?;
+        // Only the new rows go into the cache, in place: the bound inputs see them next step.
+        self.cache
+            .write(&outputs, self.shape, seq, tokens.len(), self.len)
+            .map_err(|e| inference_error(&provider, e))?;
         drop(outputs);
-        for (tensor, rows) in self.cache.iter_mut().zip(&new_rows) {
-            let (_, cache) = tensor.extract_tensor_mut();
-            for head in 0..kv_heads {
-                for t in 0..tokens.len() {
-                    let src = &rows[(head * seq + t) * head_dim..][..head_dim];
-                    cache[(head * context + self.len + t) * head_dim..][..head_dim].copy_from_slice(src);
-                }
-            }
-        }
         self.len += tokens.len();
         Ok(logits)
     }
@@ -513,6 +643,10 @@ impl Decoder for StaticDecoder {
 
     fn target(&self) -> Target {
         Target::Npu
+    }
+
+    fn cache_traffic(&self) -> Option<CacheTraffic> {
+        Some(self.traffic())
     }
 }
 

@@ -32,5 +32,6 @@ pub mod template;
 pub mod turn;
 
 pub use cancel::CancelToken;
+pub use decoder::CacheTraffic;
 pub use engine::Engine;
 pub use error::EngineError;

@@ -179,6 +179,20 @@ fn a_provider_failure_mid_reply_falls_back_to_the_cpu_and_finishes() {
     let plugin = ProviderChoice::parse("ggml");
     let on_plugin = engine.load_chat(&package, &plugin, false).expect("load on the plugin");
     assert_eq!(on_plugin.ep, "ggml", "{on_plugin:?}");
+    // The npu cache is fp16 and bound once: a decode step takes in the whole cache (SmolLM2:
+    // 30 layers, K and V, 3 heads of 64) and Onyx writes only that step's rows.
+    let traffic = engine.with_chat_model(|m| m.cache_traffic()).expect("model").expect("a fixed cache");
+    let context = NpuOptions::default().context as u64;
+    let per_position = 30 * 2 * 3 * 64 * 2;
+    println!(
+        "kv cache per decode step: {} B into the graph ({:.1} MB; {:.1} MB with the fp32 cache before), {} B written",
+        traffic.graph_input_bytes,
+        traffic.graph_input_bytes as f64 / 1e6,
+        2.0 * traffic.graph_input_bytes as f64 / 1e6,
+        traffic.host_written_bytes
+    );
+    assert_eq!(traffic.element, "fp16");
+    assert_eq!((traffic.graph_input_bytes, traffic.host_written_bytes), (per_position * context, per_position));
 
     let question = vec![user("What is the capital of France?")];
     engine.with_chat_model(|m| m.inject_failure_after(Some(3))).expect("model");

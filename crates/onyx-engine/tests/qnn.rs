@@ -65,6 +65,7 @@ fn the_default_embedding_model_matches_the_reference_on_the_htp_emulator() {
     let provider = model.provider().clone();
     assert_eq!(provider.ep, QNN_EP);
     assert_eq!(provider.nodes_on_ep, provider.nodes_total, "{provider:?}");
+    assert!(provider.macs_total > 0 && provider.macs_on_ep == provider.macs_total, "{provider:?}");
     let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().expect("text")).collect();
     let started = std::time::Instant::now();
     let vectors = model.embed(&texts, TextKind::Document, 1, &CancelToken::new().expect("token")).expect("embed");
@@ -113,12 +114,15 @@ fn the_default_chat_model_follows_the_reference_on_the_htp_emulator() {
     println!("loaded on {} in {compiling:.1} s: {provider:?}", provider.device_name);
     assert_eq!(provider.ep, QNN_EP);
     assert_eq!(provider.nodes_on_ep, provider.nodes_total);
+    assert!(provider.macs_total > 0 && provider.macs_on_ep == provider.macs_total, "{provider:?}");
     assert!(!provider.from_compiled_cache);
     let started = std::time::Instant::now();
     let cached = engine.load_chat(npu_only.path(), &qnn(), true).expect("the cached load");
     let reading = started.elapsed().as_secs_f64();
     assert!(cached.from_compiled_cache, "{cached:?}");
     assert_eq!(cached.nodes_on_ep, cached.nodes_total);
+    // The cached context reports what was measured when it was compiled, weight work included.
+    assert_eq!((cached.macs_on_ep, cached.macs_total), (provider.macs_on_ep, provider.macs_total));
     let binaries: u64 = std::fs::read_dir(cache.path())
         .expect("cache")
         .flatten()

@@ -23,6 +23,7 @@ mod options;
 mod placement;
 mod provider;
 mod session;
+mod work;
 
 pub use attempt::{Attempt, LibraryAttempt};
 pub use device::{DeviceInfo, DeviceKind, QNN_EP};
@@ -30,8 +31,9 @@ pub use error::{ProviderError, RuntimeError};
 pub use loader::{LoadedLibrary, PluginState, PluginStatus, RuntimeConfig};
 pub use options::{QnnOptions, SessionDefaults};
 pub use placement::{AssignedNode, AssignedSubgraph, Placement};
-pub use provider::{ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
+pub use provider::{ActiveProvider, CPU_EP, EpShare, GraphPlacement, MIN_WEIGHT_WORK_SHARE, ProviderChoice};
 pub use session::{ModelSource, ProvidedSession, SessionRequest};
+pub use work::{EpWork, LeftBehind};
 
 /// Re-exported so crates above can name tensors and sessions without depending on `ort` directly
 /// at a different version.

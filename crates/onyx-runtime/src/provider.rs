@@ -9,9 +9,18 @@ use ts_rs::TS;
 use crate::attempt::Attempt;
 use crate::device::{DeviceInfo, DeviceKind};
 use crate::error::ProviderError;
+use crate::work::{EpWork, LeftBehind};
 
 /// The CPU EP built into every ONNX Runtime.
 pub const CPU_EP: &str = "CPUExecutionProvider";
+
+/// The share of a model's weight multiply-accumulates an accelerator must take before `auto`,
+/// `npu` or `gpu` calls it the device "running the model". Below it, the CPU EP would do at least
+/// a tenth of the heavy work, with a copy across the partition boundary for every piece, which is
+/// rarely faster than the CPU alone and never what the badge's "NPU" promises; the device is then
+/// recorded as tried, with the numbers and the op types it left, and the next one is tried. A
+/// provider named explicitly (an EP or a device) is kept at any share, and reported as it is.
+pub const MIN_WEIGHT_WORK_SHARE: f64 = 0.9;
 
 /// What the user asked to run on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +63,12 @@ impl ProviderChoice {
                 }
             }
         }
+    }
+
+    /// Whether the choice names a kind of device (`auto`, `npu`, `gpu`) rather than one EP or
+    /// device: only then may a weak placement send the model elsewhere.
+    pub fn is_by_kind(&self) -> bool {
+        matches!(self, ProviderChoice::Auto | ProviderChoice::Npu | ProviderChoice::Gpu)
     }
 
     /// The choice that names exactly this device.
@@ -101,6 +116,17 @@ pub struct ActiveProvider {
     pub nodes_total: usize,
     /// Node counts per EP (the CPU EP picks up what the chosen EP cannot run).
     pub placement: Vec<EpShare>,
+    /// Weight multiply-accumulates per token of the products ORT assigned to `ep`, over all the
+    /// model's graphs: what the node share leaves out (see [`crate::EpWork`]).
+    #[ts(type = "number")]
+    pub macs_on_ep: u64,
+    /// All weight multiply-accumulates per token, over all the model's graphs.
+    #[ts(type = "number")]
+    pub macs_total: u64,
+    /// Weight work per EP.
+    pub work: Vec<EpWork>,
+    /// The op types that did not go to `ep`, with the EP's reasons where it gave them.
+    pub left_behind: Vec<LeftBehind>,
     /// Each graph's own placement: one entry, or for a model that runs several graphs on the
     /// device (an npu variant's prefill and decode graphs) one per graph, so a decode graph that
     /// falls back is not hidden behind a prefill graph that does not.
@@ -109,6 +135,9 @@ pub struct ActiveProvider {
     pub tried: Vec<Attempt>,
     /// Whether the session was loaded from a precompiled EP context cache.
     pub from_compiled_cache: bool,
+    /// Why the weight work is unknown (`macs_total` 0), when the model file could not be read
+    /// for it.
+    pub work_note: Option<String>,
 }
 
 /// Where one graph of a model runs.
@@ -123,6 +152,12 @@ pub struct GraphPlacement {
     pub nodes_total: usize,
     /// Its node counts per EP.
     pub placement: Vec<EpShare>,
+    /// Its weight multiply-accumulates per token on the provider's EP.
+    #[ts(type = "number")]
+    pub macs_on_ep: u64,
+    /// All its weight multiply-accumulates per token.
+    #[ts(type = "number")]
+    pub macs_total: u64,
 }
 
 /// Nodes one EP was assigned.
@@ -143,13 +178,38 @@ impl ActiveProvider {
         self.graphs.extend(other.graphs.iter().cloned());
         self.nodes_on_ep += other.nodes_on_ep;
         self.nodes_total += other.nodes_total;
+        self.macs_on_ep += other.macs_on_ep;
+        self.macs_total += other.macs_total;
         for share in &other.placement {
             match self.placement.iter_mut().find(|s| s.ep == share.ep) {
                 Some(mine) => mine.nodes += share.nodes,
                 None => self.placement.push(share.clone()),
             }
         }
+        for work in &other.work {
+            match self.work.iter_mut().find(|w| w.ep == work.ep) {
+                Some(mine) => {
+                    mine.macs += work.macs;
+                    mine.products += work.products;
+                }
+                None => self.work.push(work.clone()),
+            }
+        }
+        for left in &other.left_behind {
+            match self.left_behind.iter_mut().find(|l| l.op_type == left.op_type && l.ep == left.ep) {
+                Some(mine) => {
+                    mine.nodes += left.nodes;
+                    if mine.reason.is_none() {
+                        mine.reason.clone_from(&left.reason);
+                    }
+                }
+                None => self.left_behind.push(left.clone()),
+            }
+        }
         self.from_compiled_cache &= other.from_compiled_cache;
+        if self.work_note.is_none() {
+            self.work_note.clone_from(&other.work_note);
+        }
     }
 
     /// Fraction of nodes on the chosen EP, in `0.0..=1.0`.
@@ -157,9 +217,16 @@ impl ActiveProvider {
         if self.nodes_total == 0 { 0.0 } else { self.nodes_on_ep as f64 / self.nodes_total as f64 }
     }
 
-    /// One line for logs and the CLI, e.g. `OpenVINOExecutionProvider on Intel CPU (CPU): 3/3 nodes`.
+    /// Fraction of the weight multiply-accumulates on the chosen EP, in `0.0..=1.0`; `None` for
+    /// a model with no weight products.
+    pub fn weight_work_share(&self) -> Option<f64> {
+        (self.macs_total > 0).then(|| self.macs_on_ep as f64 / self.macs_total as f64)
+    }
+
+    /// One line for logs and the CLI, e.g.
+    /// `QNNExecutionProvider on … [CPU]: 4329/4329 nodes (100%), weight MACs 100% of 134.5M/token`.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} on {} [{}]: {}/{} nodes ({:.0}%)",
             self.ep,
             self.device_name,
@@ -167,7 +234,41 @@ impl ActiveProvider {
             self.nodes_on_ep,
             self.nodes_total,
             self.share() * 100.0
-        )
+        );
+        if let Some(share) = self.weight_work_share() {
+            line.push_str(&format!(
+                ", weight MACs {:.0}% of {:.1}M/token",
+                share * 100.0,
+                self.macs_total as f64 / 1e6
+            ));
+        }
+        line
+    }
+
+    /// Whether `auto`/`npu`/`gpu` may call this device the one running the model: some node on
+    /// it, and at least [`MIN_WEIGHT_WORK_SHARE`] of the weight work. `Err` says why not.
+    pub(crate) fn runs_the_model(&self) -> Result<(), String> {
+        let Some(share) = self.weight_work_share() else { return Ok(()) };
+        if share >= MIN_WEIGHT_WORK_SHARE {
+            return Ok(());
+        }
+        let left: Vec<String> = self
+            .left_behind
+            .iter()
+            .map(|l| match &l.reason {
+                Some(reason) => format!("{} x{} on {} ({reason})", l.op_type, l.nodes, l.ep),
+                None => format!("{} x{} on {}", l.op_type, l.nodes, l.ep),
+            })
+            .collect();
+        Err(format!(
+            "the EP took only {:.0}% of the weight multiply-accumulates ({:.1}M of {:.1}M per token), below the {:.0}% \
+             a device needs to count as running the model; left elsewhere: {}",
+            share * 100.0,
+            self.macs_on_ep as f64 / 1e6,
+            self.macs_total as f64 / 1e6,
+            MIN_WEIGHT_WORK_SHARE * 100.0,
+            if left.is_empty() { "no node reported".to_owned() } else { left.join(", ") }
+        ))
     }
 }
 

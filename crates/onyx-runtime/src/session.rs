@@ -14,6 +14,7 @@ use crate::loader::Runtime;
 use crate::options::{QnnOptions, SessionDefaults, htp_backend_beside};
 use crate::placement::{self, Placement, RECORD_ASSIGNMENT_KEY};
 use crate::provider::{self, ActiveProvider, CPU_EP, EpShare, GraphPlacement, ProviderChoice};
+use crate::work::{self, EpWork, GraphWork, LeftBehind};
 
 /// Makes a session fail instead of silently running unsupported nodes on the CPU EP.
 const DISABLE_CPU_FALLBACK_KEY: &str = "session.disable_cpu_ep_fallback";
@@ -94,12 +95,45 @@ pub struct ProvidedSession {
 
 /// What a compiled context cache entry records besides the compiled model: an EPContext model
 /// reports only its context node, so the share measured when compiling is kept here.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CacheRecord {
     nodes_on_ep: usize,
     nodes_total: usize,
     placement: Vec<EpShare>,
+    /// Required: a record from before the weight-work report fails to parse, and the context is
+    /// compiled again rather than shown without it.
+    work: Vec<EpWork>,
+    left_behind: Vec<LeftBehind>,
+}
+
+impl CacheRecord {
+    /// What a freshly built session measured: its node shares, its weight work per EP, and what
+    /// it left off `ep`, with the EP's reasons.
+    fn measure(placement: &Placement, graph: &GraphWork, ep: &str, reasons: &HashMap<String, String>) -> Self {
+        let (nodes_on_ep, nodes_total, shares) = measured_shares(placement, ep);
+        // A product ORT renamed before partitioning is on the one EP when there is one; with a
+        // split, it can only be a CPU-side fusion.
+        let unlisted = if shares.len() == 1 { shares[0].ep.as_str() } else { CPU_EP };
+        CacheRecord {
+            nodes_on_ep,
+            nodes_total,
+            work: graph.per_ep(placement, unlisted),
+            left_behind: work::left_behind(placement, ep, reasons),
+            placement: shares,
+        }
+    }
+}
+
+/// One successful build on one device.
+struct Built {
+    session: ort::session::Session,
+    placement: Placement,
+    /// What was measured: at this build, or, for a compiled context, when it was compiled.
+    record: CacheRecord,
+    from_cache: bool,
+    /// Set when a compiled context had to be rebuilt.
+    cache_note: Option<String>,
 }
 
 impl Runtime {
@@ -113,17 +147,29 @@ impl Runtime {
         }
         let (order, mut tried) = provider::plan(&request.provider, self.devices(), request.strict)?;
         let defaults = self.session_defaults();
+        // Read once for every device tried. ORT reads the same file; a model it accepts but this
+        // walker cannot read only loses the weight-work figures, so that is a note, not a failure.
+        let graph = match request.model {
+            ModelSource::File(path) => std::fs::read(path).map_err(|e| e.to_string()),
+            ModelSource::Bytes(bytes) => Ok(bytes.to_vec()),
+        }
+        .and_then(|bytes| GraphWork::read(&bytes));
+        let (graph, work_note) = match graph {
+            Ok(graph) => (graph, None),
+            Err(reason) => (
+                GraphWork::default(),
+                Some(format!("the weight products of {} could not be counted: {reason}", request.model.describe())),
+            ),
+        };
+        let macs_total = graph.total_macs();
         for index in order {
             let device = &self.devices()[index];
-            match self.try_device(request, &defaults, device) {
-                Ok((session, placement, cached, cache_note)) => {
-                    if let Some(note) = cache_note {
+            match self.try_device(request, &defaults, device, &graph) {
+                Ok(built) => {
+                    if let Some(note) = built.cache_note {
                         tried.push(Attempt::on(device, note));
                     }
-                    let (nodes_on_ep, nodes_total, shares) = match &cached {
-                        Some(record) => (record.nodes_on_ep, record.nodes_total, record.placement.clone()),
-                        None => measured_shares(&placement, &device.ep_name),
-                    };
+                    let CacheRecord { nodes_on_ep, nodes_total, placement: shares, work, left_behind } = built.record;
                     // A session that places nothing on the chosen accelerator is really a CPU
                     // session; calling it "NPU" would be the lie this report exists to prevent.
                     if nodes_on_ep == 0 && device.ep_name != CPU_EP {
@@ -149,12 +195,13 @@ impl Runtime {
                         tried.push(Attempt::on(device, reason));
                         continue;
                     }
-                    let graph = match request.model {
+                    let graph_name = match request.model {
                         ModelSource::File(path) => {
                             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into())
                         }
                         ModelSource::Bytes(_) => request.model.describe(),
                     };
+                    let macs_on_ep = work.iter().filter(|w| w.ep == device.ep_name).map(|w| w.macs).sum();
                     let provider = ActiveProvider {
                         ep: device.ep_name.clone(),
                         device_kind: device.kind,
@@ -162,12 +209,32 @@ impl Runtime {
                         device_index: device.index,
                         nodes_on_ep,
                         nodes_total,
-                        graphs: vec![GraphPlacement { graph, nodes_on_ep, nodes_total, placement: shares.clone() }],
+                        macs_on_ep,
+                        macs_total,
+                        work,
+                        left_behind,
+                        graphs: vec![GraphPlacement {
+                            graph: graph_name,
+                            nodes_on_ep,
+                            nodes_total,
+                            placement: shares.clone(),
+                            macs_on_ep,
+                            macs_total,
+                        }],
                         placement: shares,
                         tried,
-                        from_compiled_cache: cached.is_some(),
+                        from_compiled_cache: built.from_cache,
+                        work_note: work_note.clone(),
                     };
-                    return Ok(ProvidedSession { session, provider, placement });
+                    if request.provider.is_by_kind()
+                        && device.ep_name != CPU_EP
+                        && let Err(reason) = provider.runs_the_model()
+                    {
+                        tried = provider.tried;
+                        tried.push(Attempt::on(device, reason));
+                        continue;
+                    }
+                    return Ok(ProvidedSession { session: built.session, provider, placement: built.placement });
                 }
                 Err(reason) => tried.push(Attempt::on(device, reason)),
             }
@@ -179,14 +246,15 @@ impl Runtime {
         })
     }
 
-    /// One attempt on one device. Returns the session, its placement and, when it was loaded
-    /// from a compiled cache, the placement recorded at compile time.
+    /// One attempt on one device: the session, its placement and what was measured (at this
+    /// build, or when its compiled context was made).
     fn try_device(
         &self,
         request: &SessionRequest<'_>,
         defaults: &SessionDefaults,
         device: &DeviceInfo,
-    ) -> Result<(ort::session::Session, Placement, Option<CacheRecord>, Option<String>), String> {
+        graph: &GraphWork,
+    ) -> Result<Built, String> {
         let qnn = defaults.qnn_for(&request.qnn);
         let cache = request
             .compile_cache
@@ -218,7 +286,19 @@ impl Runtime {
 
         // ORT rejects disabling CPU fallback on a CPU device ("conflicting configuration").
         let strict = request.strict && device.ep_name != CPU_EP;
-        let mut attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
+        // QNN says why it refuses each node only in its op trace, so every QNN compile writes one:
+        // the report then gives QNN's own reasons for whatever stays on the CPU.
+        let trace = (device.ep_name == QNN_EP).then(OpTrace::new);
+        let traced = trace.as_ref().map(OpTrace::options).unwrap_or_default();
+        let mut attempt = self.commit(
+            request,
+            qnn,
+            device,
+            model,
+            &configs,
+            strict,
+            if cached_record.is_some() { &[] } else { &traced },
+        );
         let mut cache_note = None;
         if let (Err(reason), Some((context_file, record_file)), Some(_)) = (&attempt, &cache, &cached_record) {
             // A compiled context that no longer loads (damaged, or from another QNN build): drop
@@ -233,13 +313,13 @@ impl Runtime {
             cached_record = None;
             model = request.model;
             configs = compile_into(context_file)?;
-            attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
+            attempt = self.commit(request, qnn, device, model, &configs, strict, &traced);
         }
         if attempt.is_err() && !configs.is_empty() {
             // Not every EP can write a compiled context (ggml cannot, for one). A cache is an
             // optimisation: it must never cost the user the device, so build without it.
             configs.clear();
-            attempt = self.commit(request, qnn, device, model, &configs, strict, &[]);
+            attempt = self.commit(request, qnn, device, model, &configs, strict, &traced);
         }
         let session = match attempt {
             Ok(session) => session,
@@ -248,11 +328,8 @@ impl Runtime {
             // the restriction and see whether any node goes to the CPU EP. That also names the
             // nodes, which ORT's message does not.
             Err(reason) if strict => {
-                // QNN writes why it refuses each node into its op trace: ask for one on this
-                // build, so the error gives QNN's own reasons, not a guess.
-                let trace = (device.ep_name == QNN_EP).then(OpTrace::new);
-                let extra = trace.as_ref().map(OpTrace::options).unwrap_or_default();
-                let diagnosis = self.commit(request, qnn, device, model, &configs, false, &extra);
+                // The diagnostic build's op trace gives QNN's own reasons, not a guess.
+                let diagnosis = self.commit(request, qnn, device, model, &configs, false, &traced);
                 let reasons = trace.as_ref().map(OpTrace::reasons).unwrap_or_default();
                 return Err(match diagnosis.map(|s| placement::read(&s)) {
                     Ok(Ok(placement)) if placement.nodes_on(CPU_EP) > 0 => format!(
@@ -269,19 +346,20 @@ impl Runtime {
             Err(reason) => return Err(reason),
         };
         let placement = placement::read(&session)?;
-
-        // The EP may not support EPContext dumps; then there is simply no cache to record.
-        if let Some((context_file, record_file)) = cache.as_ref().filter(|_| cached_record.is_none())
-            && context_file.is_file()
-        {
-            let (nodes_on_ep, nodes_total, placement) = measured_shares(&placement, &device.ep_name);
-            let record = CacheRecord { nodes_on_ep, nodes_total, placement };
-            if let Ok(json) = serde_json::to_vec_pretty(&record) {
-                // Best effort: without the record the cache is ignored next time.
-                let _ = std::fs::write(record_file, json);
-            }
+        if let Some(record) = cached_record {
+            return Ok(Built { session, placement, record, from_cache: true, cache_note });
         }
-        Ok((session, placement, cached_record, cache_note))
+        let reasons = trace.as_ref().map(OpTrace::reasons).unwrap_or_default();
+        let record = CacheRecord::measure(&placement, graph, &device.ep_name, &reasons);
+        // The EP may not support EPContext dumps; then there is simply no cache to record.
+        if let Some((context_file, record_file)) = &cache
+            && context_file.is_file()
+            && let Ok(json) = serde_json::to_vec_pretty(&record)
+        {
+            // Best effort: without the record the cache is ignored next time.
+            let _ = std::fs::write(record_file, json);
+        }
+        Ok(Built { session, placement, record, from_cache: false, cache_note })
     }
 
     /// Creates the ORT session on exactly `device`; `extra_options` are EP options for this build

@@ -167,7 +167,11 @@ fn npu_generate_and_compare(int8: bool, level: Option<GraphOptimizationLevel>, t
 
 #[test]
 fn exact_npu_graphs_match_the_reference_with_chunked_prefill_and_a_fixed_cache() {
-    let worst = npu_generate_and_compare(false, None, 1e-3);
+    // The weights are exact; the cache is fp16 (`llama::KV_TYPE`), which rounds every cached key
+    // and value to 11 significant bits (relative 4.9e-4). Measured 3.8e-3 on logits up to about
+    // 20 (it was 1e-5 with the fp32 cache); a wrong mask, position or cache row is off by 0.1 or
+    // more, so 5e-3 still pins the graph.
+    let worst = npu_generate_and_compare(false, None, 5e-3);
     println!("npu exact: max |Δlogit| = {worst:e}");
 }
 
@@ -175,8 +179,8 @@ fn exact_npu_graphs_match_the_reference_with_chunked_prefill_and_a_fixed_cache()
 fn int8_npu_graphs_match_their_stored_weights_within_the_activation_grids() {
     // Without graph rewrites the graph computes with its int8 weights exactly, and with every
     // product's input and output rounded to its 16-bit grid (steps of about 1e-4 to 1e-3 on
-    // this model, logits up to about 20): measured 2.6e-3 against the stored weights' reference,
-    // so 1e-2 leaves room for rounding while a wrong weight or a clipped grid shows...
+    // this model, logits up to about 20) and the fp16 cache: measured 5.2e-3 against the stored
+    // weights' reference, so 1e-2 leaves room for rounding while a wrong weight or a clipped grid shows...
     let worst = npu_generate_and_compare(true, Some(GraphOptimizationLevel::Disable), 1e-2);
     println!("npu int8, unoptimized: max |Δlogit| = {worst:e}");
     // ...and with ORT's CPU rewrites (which quantize activations too) it stays close.
@@ -269,7 +273,8 @@ fn a_hugging_face_folder_converts_into_a_package_whose_variants_match_the_refere
     assert!(diff < 1e-3, "cpu package differs by {diff}");
     let mut npu = NpuDecoder::from_files(&out, shape(&config), npu.context, npu.chunk, None);
     let diff = max_abs_diff(&npu.feed(&tokens), expected);
-    assert!(diff < 1e-3, "npu package differs by {diff}");
+    // The npu cache is fp16: see exact_npu_graphs_match_the_reference_with_chunked_prefill_and_a_fixed_cache.
+    assert!(diff < 5e-3, "npu package differs by {diff}");
 }
 
 #[test]

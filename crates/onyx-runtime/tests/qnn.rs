@@ -171,15 +171,22 @@ fn assert_whole_on_qnn(label: &str, model: ModelSource<'_>, strict: bool) {
         .collect();
     let qnn_subgraphs = built.placement.subgraphs.iter().filter(|subgraph| subgraph.ep == QNN_EP).count();
     println!(
-        "{label}: {} of {} nodes on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to compile)",
+        "{label}: {} of {} nodes and {} of {} weight MACs/token on {} in {qnn_subgraphs} subgraph(s) ({:.1} s to \
+         compile)",
         built.provider.nodes_on_ep,
         built.provider.nodes_total,
+        built.provider.macs_on_ep,
+        built.provider.macs_total,
         built.provider.ep,
         started.elapsed().as_secs_f64()
     );
     assert_eq!(built.provider.ep, QNN_EP, "{label}");
     assert!(on_cpu.is_empty(), "{label}: the HTP refused {on_cpu:?}");
     assert_eq!(built.provider.nodes_on_ep, built.provider.nodes_total, "{label}");
+    // Every weight product is on the HTP: the MatMul work, not only the node count.
+    assert!(built.provider.macs_total > 0, "{label}: no weight product counted");
+    assert_eq!(built.provider.macs_on_ep, built.provider.macs_total, "{label}: {:?}", built.provider.work);
+    assert!(built.provider.left_behind.is_empty(), "{label}: {:?}", built.provider.left_behind);
     assert_eq!(qnn_subgraphs, 1, "{label}: one QNN subgraph");
 }
 
@@ -231,7 +238,7 @@ fn the_default_chat_npu_graphs_run_whole_on_the_htp_compiler() {
 /// A graph with an op the HTP does not take fails in strict mode with an error naming the node
 /// and QNN's own reason (read from its op trace), and the runtime stays usable.
 #[test]
-fn a_node_the_htp_rejects_is_named_with_qnns_reason_in_strict_mode() {
+fn a_node_the_htp_rejects_is_named_with_qnns_reason_in_strict_mode_and_in_the_split_report() {
     use onyx_convert::graph::GraphBuilder;
     use onyx_convert::onnx::{DataType, Dim, Model};
     let mut g = GraphBuilder::new("rejected");
@@ -251,6 +258,15 @@ fn a_node_the_htp_rejects_is_named_with_qnns_reason_in_strict_mode() {
         }
         other => panic!("strict mode must refuse a graph QNN cannot take whole: {other:?}"),
     }
+    // Without strict mode the graph runs split, and the report names what QNN left to the CPU
+    // with QNN's own reason (from the op trace every QNN compile writes).
+    request.strict = false;
+    let split = runtime().build_session(&request).expect("a split placement without strict mode");
+    assert_eq!(split.provider.ep, QNN_EP);
+    let left = split.provider.left_behind.iter().find(|l| l.op_type == "Hardmax").expect("Hardmax is named");
+    assert_eq!((left.ep.as_str(), left.nodes), (onyx_runtime::CPU_EP, 1));
+    let reason = left.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("not supported by QNN EP"), "QNN's reason: {left:?}");
     let probe = probe::probe_model();
     let mut request = SessionRequest::new(ModelSource::Bytes(&probe), ProviderChoice::Ep(QNN_EP.into()));
     request.strict = true;

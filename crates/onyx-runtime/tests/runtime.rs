@@ -287,7 +287,8 @@ fn npu_graphs_run_entirely_on_a_plugin_ep_in_strict_mode() {
         ];
         for layer in 0..config.layers {
             for kind in ["key", "value"] {
-                let zeros = Tensor::from_array(([1, kv, context, hd], vec![0f32; kv * context * hd])).expect("cache");
+                let zeros = Tensor::from_array(([1, kv, context, hd], vec![half::f16::ZERO; kv * context * hd]))
+                    .expect("cache");
                 inputs.push((names::past(layer, kind).into(), zeros.into()));
             }
         }

@@ -72,7 +72,9 @@ export function Summary({ report }: { report: DoctorReport }) {
 
   // A session that left nodes on another EP still works, but the user asked for this one and
   // should see that it is not all there.
-  const partial = active.nodesTotal > 0 && active.nodesOnEp < active.nodesTotal;
+  const partial =
+    (active.nodesTotal > 0 && active.nodesOnEp < active.nodesTotal) ||
+    (active.macsTotal > 0 && active.macsOnEp < active.macsTotal);
   return (
     <SummaryFrame
       tone={partial ? "warn" : "good"}
@@ -88,6 +90,12 @@ export function Summary({ report }: { report: DoctorReport }) {
     >
       {active.ep} <span className="muted">on {active.deviceName}</span>
       <span className="muted"> · ONNX Runtime {runtime.version}</span>
+      {active.macsTotal > 0 && (
+        <span className="muted">
+          {" "}
+          · {formatShare(active.macsOnEp, active.macsTotal)} of the weight work
+        </span>
+      )}
     </SummaryFrame>
   );
 }

@@ -71,6 +71,8 @@ export const loadedReport: DoctorReport = {
             { ep: "OpenVINOExecutionProvider", nodes: 7 },
             { ep: "CPUExecutionProvider", nodes: 1 },
           ],
+          macsOnEp: 48,
+          macsTotal: 48,
         },
       ],
       tried: [
@@ -78,6 +80,11 @@ export const loadedReport: DoctorReport = {
         { ep: "GPU", device: "-", reason: "no GPU found on this machine" },
       ],
       fromCompiledCache: false,
+      macsOnEp: 48,
+      macsTotal: 48,
+      work: [{ ep: "OpenVINOExecutionProvider", macs: 48, products: 1 }],
+      leftBehind: [{ opType: "Binarizer", ep: "CPUExecutionProvider", nodes: 1, reason: null }],
+      workNote: null,
     },
     tried: [
       { ep: "NPU", device: "-", reason: "no NPU found on this machine" },

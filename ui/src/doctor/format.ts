@@ -45,6 +45,26 @@ export function shareFraction(nodesOnEp: number, nodesTotal: number): number {
   return Math.min(1, Math.max(0, nodesOnEp / nodesTotal));
 }
 
+/**
+ * A count of multiply-accumulates per token, in the unit that keeps it short: "134.5 M",
+ * "20.5 k", "512".
+ */
+export function formatMacs(macs: number): string {
+  if (!Number.isFinite(macs) || macs < 0) {
+    return "n/a";
+  }
+  if (macs >= 1e9) {
+    return `${(macs / 1e9).toFixed(1)} G`;
+  }
+  if (macs >= 1e6) {
+    return `${(macs / 1e6).toFixed(1)} M`;
+  }
+  if (macs >= 1e3) {
+    return `${(macs / 1e3).toFixed(1)} k`;
+  }
+  return String(Math.round(macs));
+}
+
 /** "12 of 40 nodes", with the singular where it applies. */
 export function formatNodeCount(nodes: number, total: number): string {
   return `${nodes} of ${total} ${total === 1 ? "node" : "nodes"}`;

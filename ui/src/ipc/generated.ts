@@ -174,7 +174,53 @@ nodesTotal: number,
 /**
  * Its node counts per EP.
  */
-placement: Array<Placement>, };
+placement: Array<Placement>, 
+/**
+ * Its weight multiply-accumulates per token on the provider's EP.
+ */
+macsOnEp: number, 
+/**
+ * All its weight multiply-accumulates per token.
+ */
+macsTotal: number, };
+
+/**
+ * Weight multiply-accumulates per token on one EP.
+ */
+export type EpWork = { 
+/**
+ * EP name.
+ */
+ep: string, 
+/**
+ * Multiply-accumulates per token of the weight products placed on it.
+ */
+macs: number, 
+/**
+ * How many weight products that is.
+ */
+products: number, };
+
+/**
+ * Nodes of one op type that did not go to the chosen EP, with the EP's reason where it gave one.
+ */
+export type LeftBehind = { 
+/**
+ * Operator type (with its domain when not `ai.onnx`).
+ */
+opType: string, 
+/**
+ * The EP that runs them instead.
+ */
+ep: string, 
+/**
+ * How many nodes.
+ */
+nodes: number, 
+/**
+ * The chosen EP's reason, from its own report (QNN's op trace); `None` when it gave none.
+ */
+reason: string | null, };
 
 /**
  * Where a session really runs, as measured after it was built.
@@ -210,6 +256,23 @@ nodesTotal: number,
  */
 placement: Array<Placement>, 
 /**
+ * Weight multiply-accumulates per token of the products ORT assigned to `ep`, over all the
+ * model's graphs: what the node share leaves out (see [`crate::EpWork`]).
+ */
+macsOnEp: number, 
+/**
+ * All weight multiply-accumulates per token, over all the model's graphs.
+ */
+macsTotal: number, 
+/**
+ * Weight work per EP.
+ */
+work: Array<EpWork>, 
+/**
+ * The op types that did not go to `ep`, with the EP's reasons where it gave them.
+ */
+leftBehind: Array<LeftBehind>, 
+/**
  * Each graph's own placement: one entry, or for a model that runs several graphs on the
  * device (an npu variant's prefill and decode graphs) one per graph, so a decode graph that
  * falls back is not hidden behind a prefill graph that does not.
@@ -222,7 +285,12 @@ tried: Array<ProviderAttempt>,
 /**
  * Whether the session was loaded from a precompiled EP context cache.
  */
-fromCompiledCache: boolean, };
+fromCompiledCache: boolean, 
+/**
+ * Why the weight work is unknown (`macs_total` 0), when the model file could not be read
+ * for it.
+ */
+workNote: string | null, };
 
 /**
  * The outcome of resolving the requested provider on the probe model.

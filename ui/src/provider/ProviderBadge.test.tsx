@@ -77,8 +77,22 @@ describe("ProviderBadge", () => {
   it("lists each graph's placement when the model runs more than one", async () => {
     const user = userEvent.setup();
     const graphs = [
-      { graph: "model.npu.prefill.onnx", nodesOnEp: 60, nodesTotal: 60, placement: [] },
-      { graph: "model.npu.decode.onnx", nodesOnEp: 37, nodesTotal: 40, placement: [] },
+      {
+        graph: "model.npu.prefill.onnx",
+        nodesOnEp: 60,
+        nodesTotal: 60,
+        placement: [],
+        macsOnEp: 100,
+        macsTotal: 100,
+      },
+      {
+        graph: "model.npu.decode.onnx",
+        nodesOnEp: 37,
+        nodesTotal: 40,
+        placement: [],
+        macsOnEp: 100,
+        macsTotal: 100,
+      },
     ];
     render(<ProviderBadge status={withChat({ ...npuProvider, nodesOnEp: 97, nodesTotal: 100, graphs })} />);
     await user.click(screen.getByTestId("provider-badge"));
@@ -87,9 +101,46 @@ describe("ProviderBadge", () => {
     expect(listed).toHaveTextContent("model.npu.decode.onnx: 93% of nodes (37 of 40 nodes)");
   });
 
+  it("shows the weight work beside the node share, and what was left with the EP's reason", async () => {
+    const user = userEvent.setup();
+    const provider = {
+      ...npuProvider,
+      ep: "QNNExecutionProvider",
+      nodesOnEp: 95,
+      nodesTotal: 100,
+      macsOnEp: 20_000_000,
+      macsTotal: 100_000_000,
+      leftBehind: [
+        {
+          opType: "MatMul",
+          ep: "CPUExecutionProvider",
+          nodes: 5,
+          reason: "QNN EP does not support a standalone DQ op",
+        },
+      ],
+    };
+    render(<ProviderBadge status={withChat(provider)} />);
+    await user.click(screen.getByTestId("provider-badge"));
+    expect(screen.getAllByTestId("provider-weight-work")[0]).toHaveTextContent(
+      "20% of the weight work on QNNExecutionProvider (20.0 M of 100.0 M multiply-accumulates per token)",
+    );
+    expect(screen.getAllByTestId("provider-left-behind")[0]).toHaveTextContent(
+      "MatMul ×5 on CPUExecutionProvider: QNN EP does not support a standalone DQ op",
+    );
+  });
+
   it("lists no graphs for a model that runs one", async () => {
     const user = userEvent.setup();
-    const graphs = [{ graph: "model.cpu.onnx", nodesOnEp: 120, nodesTotal: 120, placement: [] }];
+    const graphs = [
+      {
+        graph: "model.cpu.onnx",
+        nodesOnEp: 120,
+        nodesTotal: 120,
+        placement: [],
+        macsOnEp: 100,
+        macsTotal: 100,
+      },
+    ];
     render(<ProviderBadge status={withChat({ ...cpuFallbackProvider, graphs })} />);
     await user.click(screen.getByTestId("provider-badge"));
     expect(screen.queryByTestId("provider-graphs")).not.toBeInTheDocument();

@@ -1,6 +1,12 @@
-import { attemptDevice, formatNodeCount, formatShare, kindLabel } from "../doctor/format";
+import {
+  attemptDevice,
+  formatMacs,
+  formatNodeCount,
+  formatShare,
+  kindLabel,
+} from "../doctor/format";
 import { CheckIcon, CrossIcon } from "../doctor/icons";
-import type { ProviderAttempt } from "../ipc";
+import type { ActiveProvider, ProviderAttempt } from "../ipc";
 import type { ModelSlot, ProviderState } from "./providerState";
 
 /** The badge's popover: for each model, where it runs and every device tried before it. */
@@ -63,6 +69,7 @@ function SlotDetails({
           </span>
         </p>
       )}
+      {provider !== null && <WeightWork provider={provider} />}
       {provider !== null && provider.graphs.length > 1 && (
         <ul className="small muted" aria-label="Graphs" data-testid="provider-graphs">
           {provider.graphs.map((graph) => (
@@ -89,6 +96,38 @@ function SlotDetails({
         <Attempts tried={provider.tried} active={provider.ep} />
       )}
     </section>
+  );
+}
+
+/**
+ * The share of the model's weight multiply-accumulates on the provider's EP, and what it left
+ * elsewhere with the EP's reasons: a node share can be high while the weights run on the CPU.
+ */
+function WeightWork({ provider }: { provider: ActiveProvider }) {
+  if (provider.macsTotal <= 0) {
+    return provider.workNote === null ? null : <p className="small muted">{provider.workNote}</p>;
+  }
+  return (
+    <>
+      <p className="small" data-testid="provider-weight-work">
+        {formatShare(provider.macsOnEp, provider.macsTotal)} of the weight work on{" "}
+        <span className="mono">{provider.ep}</span>{" "}
+        <span className="muted">
+          ({formatMacs(provider.macsOnEp)} of {formatMacs(provider.macsTotal)} multiply-accumulates
+          per token)
+        </span>
+      </p>
+      {provider.leftBehind.length > 0 && (
+        <ul className="small muted" aria-label="Left on other providers" data-testid="provider-left-behind">
+          {provider.leftBehind.map((left) => (
+            <li key={`${left.opType}-${left.ep}`}>
+              <span className="mono">{left.opType}</span> ×{left.nodes} on {left.ep}
+              {left.reason === null ? " (no reason given by the provider)" : `: ${left.reason}`}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }
 

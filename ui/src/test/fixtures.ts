@@ -30,10 +30,24 @@ export const npuProvider: ActiveProvider = {
         { ep: "OpenVINOExecutionProvider", nodes: 97 },
         { ep: "CPUExecutionProvider", nodes: 3 },
       ],
+      macsOnEp: 134_479_872,
+      macsTotal: 134_479_872,
     },
   ],
   tried: [],
   fromCompiledCache: false,
+  macsOnEp: 134_479_872,
+  macsTotal: 134_479_872,
+  work: [{ ep: "OpenVINOExecutionProvider", macs: 134_479_872, products: 211 }],
+  leftBehind: [
+    {
+      opType: "SimplifiedLayerNormalization",
+      ep: "CPUExecutionProvider",
+      nodes: 3,
+      reason: null,
+    },
+  ],
+  workNote: null,
 };
 
 export const cpuFallbackProvider: ActiveProvider = {
@@ -50,6 +64,8 @@ export const cpuFallbackProvider: ActiveProvider = {
       nodesOnEp: 120,
       nodesTotal: 120,
       placement: [{ ep: "CPUExecutionProvider", nodes: 120 }],
+      macsOnEp: 134_479_872,
+      macsTotal: 134_479_872,
     },
   ],
   tried: [
@@ -61,6 +77,11 @@ export const cpuFallbackProvider: ActiveProvider = {
     },
   ],
   fromCompiledCache: false,
+  macsOnEp: 134_479_872,
+  macsTotal: 134_479_872,
+  work: [{ ep: "CPUExecutionProvider", macs: 134_479_872, products: 211 }],
+  leftBehind: [],
+  workNote: null,
 };
 
 export const gpuProvider: ActiveProvider = {

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use half::f16;
 use onyx_convert::llama::{MASKED, names, npu_names};
 use onyx_runtime::ort::session::builder::GraphOptimizationLevel;
 use onyx_runtime::ort::session::{Session, SessionInputValue};
@@ -89,7 +90,8 @@ pub struct NpuDecoder {
     shape: CacheShape,
     context: usize,
     chunk: usize,
-    cache: Vec<(Vec<f32>, Vec<f32>)>,
+    /// fp16, as the graphs take and return it (`llama::KV_TYPE`).
+    cache: Vec<(Vec<f16>, Vec<f16>)>,
     filled: usize,
 }
 
@@ -103,7 +105,7 @@ impl NpuDecoder {
             shape,
             context,
             chunk,
-            cache: vec![(vec![0.0; len], vec![0.0; len]); shape.layers],
+            cache: vec![(vec![f16::ZERO; len], vec![f16::ZERO; len]); shape.layers],
             filled: 0,
         }
     }
@@ -172,9 +174,9 @@ impl NpuDecoder {
         let logits = outputs[names::LOGITS].try_extract_array::<f32>().expect("logits").iter().copied().collect();
         for (layer, (k_cache, v_cache)) in self.cache.iter_mut().enumerate() {
             for (kind, cache) in [("key", k_cache), ("value", v_cache)] {
-                let new = outputs[names::present(layer, kind).as_str()].try_extract_array::<f32>().expect("present");
+                let new = outputs[names::present(layer, kind).as_str()].try_extract_array::<f16>().expect("present");
                 assert_eq!(new.shape(), [1, kv, seq, hd]);
-                let new: Vec<f32> = new.iter().copied().collect();
+                let new: Vec<f16> = new.iter().copied().collect();
                 for head in 0..kv {
                     for t in 0..tokens.len() {
                         let src = &new[(head * seq + t) * hd..][..hd];
