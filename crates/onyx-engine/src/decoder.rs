@@ -303,8 +303,7 @@ impl Decoder for DynamicDecoder {
             }
         } else {
             for (i, value) in cache.into_iter().enumerate() {
-                let kind = if i.is_multiple_of(2) { "key" } else { "value" };
-                inputs.push((names::past(i / 2, kind).into(), value.into()));
+                inputs.push((names::past(i / 2, kv_kind(i)).into(), value.into()));
             }
         }
         let provider = self.provider.clone();
@@ -382,6 +381,11 @@ pub struct CacheTraffic {
     pub host_written_bytes: u64,
 }
 
+/// `key` or `value`: the cache's tensors alternate `[k0, v0, k1, v1, ...]`.
+fn kv_kind(index: usize) -> &'static str {
+    if index.is_multiple_of(2) { "key" } else { "value" }
+}
+
 /// The static cache, in the element type its graphs take (read from the decode graph).
 enum KvCache {
     F16(Vec<Tensor<f16>>),
@@ -422,7 +426,7 @@ impl KvCache {
     /// Binds every cache tensor as its `past_key_values.*` input, once: each step then binds
     /// only its small inputs, and the new rows are written into these same tensors in place.
     fn bind(&self, binding: &mut IoBinding) -> Result<(), onyx_runtime::ort::Error> {
-        let name = |i: usize| names::past(i / 2, if i.is_multiple_of(2) { "key" } else { "value" });
+        let name = |i: usize| names::past(i / 2, kv_kind(i));
         match self {
             KvCache::F16(tensors) => tensors.iter().enumerate().try_for_each(|(i, t)| binding.bind_input(name(i), t)),
             KvCache::F32(tensors) => tensors.iter().enumerate().try_for_each(|(i, t)| binding.bind_input(name(i), t)),
@@ -449,7 +453,7 @@ impl KvCache {
         ) -> Result<(), String> {
             let StaticShape { kv_heads, head_dim, context, .. } = shape;
             for (i, tensor) in tensors.iter_mut().enumerate() {
-                let name = names::present(i / 2, if i.is_multiple_of(2) { "key" } else { "value" });
+                let name = names::present(i / 2, kv_kind(i));
                 let value = outputs.get(&name).ok_or_else(|| format!("no '{name}' output"))?;
                 let (_, rows) = value.try_extract_tensor::<T>().map_err(|e| format!("{name}: {e}"))?;
                 if rows.len() < kv_heads * seq * head_dim {

@@ -150,10 +150,9 @@ impl Runtime {
         // Read once for every device tried. ORT reads the same file; a model it accepts but this
         // walker cannot read only loses the weight-work figures, so that is a note, not a failure.
         let graph = match request.model {
-            ModelSource::File(path) => std::fs::read(path).map_err(|e| e.to_string()),
-            ModelSource::Bytes(bytes) => Ok(bytes.to_vec()),
-        }
-        .and_then(|bytes| GraphWork::read(&bytes));
+            ModelSource::File(path) => std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| GraphWork::read(&b)),
+            ModelSource::Bytes(bytes) => GraphWork::read(bytes),
+        };
         let (graph, work_note) = match graph {
             Ok(graph) => (graph, None),
             Err(reason) => (
